@@ -1,0 +1,22 @@
+"""weightinit: the numpy library behind the course on initializing neural-network weights.
+
+Modules, one idea each:
+
+* :mod:`weightinit.fans` -- fan-in/fan-out of dense and conv kernels, nonlinearity gains;
+* :mod:`weightinit.initializers` -- every initializer of the course, with a registry;
+* :mod:`weightinit.conv` -- vectorized ``conv2d`` forward and backward;
+* :mod:`weightinit.layers` -- layers, activations, losses and a sequential network;
+* :mod:`weightinit.training` -- SGD with momentum and a training loop with statistics;
+* :mod:`weightinit.stats` -- per-layer activation/gradient statistics;
+* :mod:`weightinit.data` -- the handwritten-digits data and small synthetic sets;
+* :mod:`weightinit.plots` -- the figures the chapters repeat.
+"""
+
+from . import fans as _fans_module
+from . import initializers
+from .fans import fans, gain
+from .initializers import available, distribution, get
+
+__all__ = ["available", "distribution", "fans", "gain", "get", "initializers"]
+__version__ = "0.1.0"
+del _fans_module

@@ -1,0 +1,580 @@
+"""Layers, activations, a loss and a sequential network, all in numpy.
+
+Each layer has ``forward(x, training=True)`` and ``backward(dy)`` (which returns
+the gradient with respect to the layer's input and stores the gradients of its
+parameters in ``layer.grads``). Parameters live in ``layer.params`` under the
+same keys. Weights use the PyTorch layout: ``(out, in)`` for :class:`Dense`,
+``(out, in, kh, kw)`` for :class:`Conv2D`.
+
+Initializers plug in per layer, by registry name or as a function
+``f(shape, rng) -> ndarray`` (see :mod:`weightinit.initializers`)::
+
+    Dense(64, 10, weight_init="he_normal", rng=0)
+    Conv2D(1, 8, 3, padding=1, weight_init="glorot_uniform", rng=0)
+
+Builders :func:`mlp` and :func:`small_cnn` make the networks the chapters use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+
+import numpy as np
+from scipy.special import expit
+
+from . import initializers as _init
+from .conv import conv2d, conv2d_backward, conv2d_output_shape
+from .fans import check_shape
+
+__all__ = [
+    "ACTIVATIONS",
+    "SELU",
+    "Conv2D",
+    "Dense",
+    "Flatten",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "MaxPool2D",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "activation",
+    "mlp",
+    "small_cnn",
+    "softmax",
+    "softmax_cross_entropy",
+]
+
+
+def _check_array(x, name: str, ndim: int | None = None) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    return x
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- base
+class Layer:
+    """Base class: a layer without parameters that passes its input through."""
+
+    #: name of the nonlinearity for :func:`weightinit.fans.gain` and statistics
+    nonlinearity: str | None = None
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def forward(self, x, training: bool = True):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def backward(self, dy):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __call__(self, x, training: bool = True):
+        return self.forward(x, training)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _make_weight(init, shape, rng, init_kwargs, name):
+    fn = _init.get(init)
+    w = fn(shape, rng, **(init_kwargs or {}))
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != tuple(shape):
+        raise ValueError(f"{name} initializer returned shape {w.shape}, expected {tuple(shape)}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} initializer returned non-finite values")
+    return w
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = x Wᵀ + b`` with ``W`` of shape ``(out, in)``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    weight_init : str or callable, default "glorot_uniform"
+        Registry name or ``f(shape, rng, **init_kwargs)``.
+    bias_init : str or callable, default "zeros"
+        Called with shape ``(out_features,)``: only constant initializers make
+        sense for it (a fan-based initializer needs >= 2 dims).
+    rng : int or numpy.random.Generator
+    init_kwargs : dict, optional
+        Extra keyword arguments for ``weight_init`` (e.g. ``{"gain": 5/3}``).
+    """
+
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        *,
+        weight_init="glorot_uniform",
+        bias_init="zeros",
+        rng=None,
+        init_kwargs=None,
+    ):
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features")
+        self.out_features = _positive_int(out_features, "out_features")
+        gen = _init.as_generator(rng)
+        shape = (self.out_features, self.in_features)
+        self.params["W"] = _make_weight(weight_init, shape, gen, init_kwargs, "weight_init")
+        self.params["b"] = np.asarray(
+            _init.get(bias_init)((self.out_features,), gen), dtype=np.float64
+        )
+        self._x = None
+
+    def forward(self, x, training=True):
+        x = _check_array(x, "Dense input", ndim=2)
+        if x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Dense input has {x.shape[1]} features, layer expects in_features={self.in_features}"
+            )
+        self._x = x
+        return x @ self.params["W"].T + self.params["b"]
+
+    def backward(self, dy):
+        self.grads["W"] = dy.T @ self._x
+        self.grads["b"] = dy.sum(axis=0)
+        return dy @ self.params["W"]
+
+    def __repr__(self):
+        return f"Dense({self.in_features}, {self.out_features})"
+
+
+def _pair(value, name):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")
+        return tuple(value)
+    return (value, value)
+
+
+class Conv2D(Layer):
+    """2-D convolution layer (cross-correlation, PyTorch conventions).
+
+    Input ``(N, C_in, H, W)``, weight ``(C_out, C_in, kh, kw)``, output
+    ``(N, C_out, H_out, W_out)``; see :func:`weightinit.conv.conv2d`. Its fans are
+    ``fan_in = C_in·kh·kw`` and ``fan_out = C_out·kh·kw``.
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        *,
+        stride=1,
+        padding=0,
+        dilation=1,
+        weight_init="glorot_uniform",
+        bias_init="zeros",
+        rng=None,
+        init_kwargs=None,
+    ):
+        super().__init__()
+        self.in_channels = _positive_int(in_channels, "in_channels")
+        self.out_channels = _positive_int(out_channels, "out_channels")
+        kh, kw = _pair(kernel_size, "kernel_size")
+        self.kernel_size = (_positive_int(kh, "kernel_size"), _positive_int(kw, "kernel_size"))
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        gen = _init.as_generator(rng)
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.params["W"] = _make_weight(weight_init, shape, gen, init_kwargs, "weight_init")
+        self.params["b"] = np.asarray(
+            _init.get(bias_init)((self.out_channels,), gen), dtype=np.float64
+        )
+        self._x = None
+        # Validate stride/padding/dilation now rather than at the first forward pass
+        # (on a nominal input far larger than any kernel).
+        conv2d_output_shape((10**6, 10**6), self.kernel_size, stride, padding, dilation)
+
+    def forward(self, x, training=True):
+        x = _check_array(x, "Conv2D input", ndim=4)
+        self._x = x
+        return conv2d(
+            x, self.params["W"], self.params["b"], self.stride, self.padding, self.dilation
+        )
+
+    def backward(self, dy):
+        dx, dw, db = conv2d_backward(
+            dy, self._x, self.params["W"], self.stride, self.padding, self.dilation
+        )
+        self.grads["W"], self.grads["b"] = dw, db
+        return dx
+
+    def __repr__(self):
+        k = "x".join(map(str, self.kernel_size))
+        return (
+            f"Conv2D({self.in_channels}, {self.out_channels}, {k}, stride={self.stride}, "
+            f"padding={self.padding})"
+        )
+
+
+# --------------------------------------------------------------------------- activations
+class _Activation(Layer):
+    def forward(self, x, training=True):
+        x = np.asarray(x)
+        self._x = x
+        self._y = self._f(x)
+        return self._y
+
+    def backward(self, dy):
+        return dy * self._df()
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class ReLU(_Activation):
+    """``relu(x) = max(x, 0)``."""
+
+    nonlinearity = "relu"
+
+    def _f(self, x):
+        return np.maximum(x, 0.0)
+
+    def _df(self):
+        return (self._x > 0).astype(self._x.dtype)
+
+
+class LeakyReLU(_Activation):
+    """``leaky_relu(x) = x`` for ``x > 0``, ``negative_slope·x`` otherwise."""
+
+    nonlinearity = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+            raise TypeError(f"negative_slope must be a real number, got {negative_slope!r}")
+        if not math.isfinite(negative_slope):
+            raise ValueError(f"negative_slope must be finite, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def _f(self, x):
+        return np.where(x > 0, x, self.negative_slope * x)
+
+    def _df(self):
+        return np.where(self._x > 0, 1.0, self.negative_slope)
+
+    def __repr__(self):
+        return f"LeakyReLU({self.negative_slope:g})"
+
+
+class Tanh(_Activation):
+    """``tanh(x)``; derivative ``1 - tanh(x)²``."""
+
+    nonlinearity = "tanh"
+
+    def _f(self, x):
+        return np.tanh(x)
+
+    def _df(self):
+        return 1.0 - self._y**2
+
+
+class Sigmoid(_Activation):
+    """Logistic ``σ(x) = 1/(1 + e^{-x})``; derivative ``σ(x)(1 - σ(x))``."""
+
+    nonlinearity = "sigmoid"
+
+    def _f(self, x):
+        return expit(x)
+
+    def _df(self):
+        return self._y * (1.0 - self._y)
+
+
+class SELU(_Activation):
+    """Scaled ELU of Klambauer et al. (2017): ``λ·x`` for ``x > 0``, ``λα(eˣ - 1)`` otherwise."""
+
+    nonlinearity = "selu"
+    alpha = 1.6732632423543772
+    scale = 1.0507009873554805
+
+    def _f(self, x):
+        return self.scale * np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0.0)))
+
+    def _df(self):
+        return self.scale * np.where(
+            self._x > 0, 1.0, self.alpha * np.exp(np.minimum(self._x, 0.0))
+        )
+
+
+class Identity(_Activation):
+    """The identity (a "linear" network)."""
+
+    nonlinearity = "linear"
+
+    def _f(self, x):
+        return x
+
+    def _df(self):
+        return np.ones_like(self._x)
+
+
+ACTIVATIONS = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "selu": SELU,
+    "identity": Identity,
+    "linear": Identity,
+}
+
+
+def activation(name, **kwargs) -> Layer:
+    """Make an activation layer by name (``relu``, ``leaky_relu``, ``tanh``,
+    ``sigmoid``, ``selu``, ``identity``/``linear``); a :class:`Layer` passes through."""
+    if isinstance(name, Layer):
+        return name
+    if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name.lower()](**kwargs)
+
+
+# --------------------------------------------------------------------------- shape layers
+class Flatten(Layer):
+    """``(N, ...) -> (N, prod(...))``."""
+
+    def forward(self, x, training=True):
+        x = np.asarray(x)
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        return dy.reshape(self._shape)
+
+
+class MaxPool2D(Layer):
+    """Non-overlapping max pooling over ``size × size`` windows (stride = size).
+
+    Rows/columns that do not fill a whole window are dropped, as PyTorch's
+    ``max_pool2d`` does with its default ``ceil_mode=False``; their gradient is 0.
+    Ties send the gradient to every maximal entry of a window.
+    """
+
+    def __init__(self, size: int = 2):
+        super().__init__()
+        self.size = _positive_int(size, "size")
+
+    def forward(self, x, training=True):
+        x = _check_array(x, "MaxPool2D input", ndim=4)
+        n, c, h, w = x.shape
+        s = self.size
+        if h < s or w < s:
+            raise ValueError(f"MaxPool2D size {s} is larger than the input ({h}x{w})")
+        ho, wo = h // s, w // s
+        blocks = x[:, :, : ho * s, : wo * s].reshape(n, c, ho, s, wo, s)
+        y = blocks.max(axis=(3, 5))
+        self._mask = blocks == y[:, :, :, None, :, None]
+        self._shape = x.shape
+        return y
+
+    def backward(self, dy):
+        n, c, _h, _w = self._shape
+        s = self.size
+        ho, wo = dy.shape[2], dy.shape[3]
+        g = self._mask * dy[:, :, :, None, :, None]
+        dx = np.zeros(self._shape, dtype=dy.dtype)
+        dx[:, :, : ho * s, : wo * s] = g.reshape(n, c, ho * s, wo * s)
+        return dx
+
+    def __repr__(self):
+        return f"MaxPool2D({self.size})"
+
+
+# --------------------------------------------------------------------------- loss
+def softmax(logits) -> np.ndarray:
+    """Row-wise softmax, computed stably by subtracting the row maximum."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of a softmax and its gradient with respect to the logits.
+
+    .. math::
+
+        L = -\\frac{1}{N}\\sum_n \\log \\operatorname{softmax}(z_n)_{y_n}, \\qquad
+        \\frac{\\partial L}{\\partial z_n} = \\frac{\\operatorname{softmax}(z_n) - e_{y_n}}{N}
+
+    Parameters
+    ----------
+    logits : array (N, K)
+    labels : int array (N,) with values in ``[0, K)``
+    """
+    logits = _check_array(logits, "logits", ndim=2)
+    labels = np.asarray(labels)
+    if labels.shape != (logits.shape[0],):
+        raise ValueError(
+            f"labels must have shape ({logits.shape[0]},) to match logits {logits.shape}, "
+            f"got {labels.shape}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
+    k = logits.shape[1]
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(
+            f"labels must lie in [0, {k}), got values in [{labels.min()}, {labels.max()}]"
+        )
+    n = logits.shape[0]
+    z = logits - logits.max(axis=1, keepdims=True)
+    logsumexp = np.log(np.exp(z).sum(axis=1))
+    loss = float(np.mean(logsumexp - z[np.arange(n), labels]))
+    grad = np.exp(z - logsumexp[:, None])
+    grad[np.arange(n), labels] -= 1.0
+    return loss, grad / n
+
+
+# --------------------------------------------------------------------------- network
+class Sequential:
+    """A stack of layers applied in order.
+
+    ``forward(x, keep=True)`` remembers every layer's output in
+    ``self.outputs`` and ``backward`` the gradient with respect to every layer's
+    output in ``self.output_grads`` (used by :mod:`weightinit.stats`).
+    """
+
+    def __init__(self, layers):
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] is {type(layer).__name__}, not a weightinit Layer")
+        self.layers = layers
+        self.outputs: list[np.ndarray] = []
+        self.output_grads: list[np.ndarray] = []
+
+    def forward(self, x, training: bool = True, keep: bool = False):
+        outs = []
+        for layer in self.layers:
+            x = layer.forward(x, training)
+            if keep:
+                outs.append(x)
+        self.outputs = outs
+        return x
+
+    __call__ = forward
+
+    def backward(self, dy):
+        grads = [None] * len(self.layers)
+        for i in range(len(self.layers) - 1, -1, -1):
+            grads[i] = dy
+            dy = self.layers[i].backward(dy)
+        self.output_grads = grads
+        return dy
+
+    def parameters(self):
+        """Yield ``(layer_index, name, param, grad_or_None)`` for every parameter."""
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.params.items():
+                yield i, name, p, layer.grads.get(name)
+
+    @property
+    def weighted_layers(self) -> list[int]:
+        """Indices of the layers with a weight ``W``."""
+        return [i for i, layer in enumerate(self.layers) if "W" in layer.params]
+
+    def predict(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Class predictions (argmax of the logits), evaluated in batches."""
+        out = [
+            self.forward(x[i : i + batch_size], training=False).argmax(axis=1)
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(out)
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"
+
+
+def mlp(
+    sizes,
+    *,
+    activation_name="relu",
+    weight_init="glorot_uniform",
+    rng=0,
+    init_kwargs=None,
+    bias_init="zeros",
+    final_activation: bool = False,
+    **activation_kwargs,
+) -> Sequential:
+    """A multilayer perceptron ``Dense → act → … → Dense``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[in, hidden_1, ..., out]``; ``len(sizes) - 1`` dense layers.
+    activation_name : str
+        Nonlinearity after every hidden dense layer (and after the last one when
+        ``final_activation``).
+    weight_init, init_kwargs, bias_init
+        Passed to every :class:`Dense`.
+    rng : int or Generator
+        One generator is shared by the layers, so a seed fixes the whole network.
+    """
+    sizes = check_shape(sizes, "sizes", min_dims=2)
+    gen = _init.as_generator(rng)
+    layers: list[Layer] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(
+            Dense(
+                a, b, weight_init=weight_init, bias_init=bias_init, rng=gen, init_kwargs=init_kwargs
+            )
+        )
+        if i < len(sizes) - 2 or final_activation:
+            layers.append(activation(activation_name, **activation_kwargs))
+    return Sequential(layers)
+
+
+def small_cnn(
+    *,
+    in_channels: int = 1,
+    image_size: int = 8,
+    channels=(8, 16),
+    n_classes: int = 10,
+    activation_name: str = "relu",
+    weight_init="he_normal",
+    rng=0,
+    init_kwargs=None,
+    **activation_kwargs,
+) -> Sequential:
+    """The course's small CNN for 8×8 digits.
+
+    ``[Conv 3×3 (pad 1) → act] × len(channels) → MaxPool 2 → Flatten → Dense``.
+    Every conv and the dense layer use ``weight_init``.
+    """
+    gen = _init.as_generator(rng)
+    layers: list[Layer] = []
+    c = _positive_int(in_channels, "in_channels")
+    for out in channels:
+        layers.append(
+            Conv2D(c, out, 3, padding=1, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs)
+        )
+        layers.append(activation(activation_name, **activation_kwargs))
+        c = out
+    size = _positive_int(image_size, "image_size") // 2
+    layers += [MaxPool2D(2), Flatten()]
+    layers.append(
+        Dense(c * size * size, n_classes, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs)
+    )
+    return Sequential(layers)

@@ -1,0 +1,172 @@
+"""The figures the chapters repeat, in one consistent style.
+
+Every helper gives its figure a title, labelled axes and a legend (where there
+is more than one curve), and returns the :class:`matplotlib.figure.Figure` so a
+notebook can tweak it. End the notebook cell with ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["STYLE", "filter_grid", "layer_histograms", "learning_curves", "std_by_depth"]
+
+#: rcParams applied by every helper
+STYLE = {
+    "figure.dpi": 90,
+    "savefig.dpi": 90,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def _colors(n: int):
+    cmap = plt.get_cmap("viridis")
+    return [cmap(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
+
+
+def std_by_depth(curves: Mapping[str, Sequence[float]], *, title: str, ylabel: str,
+                 xlabel: str = "layer", logy: bool = True, reference: float | None = None,
+                 ax=None):  # fmt: skip
+    """Line plot of a per-layer quantity (e.g. activation std) against depth.
+
+    Parameters
+    ----------
+    curves : mapping label -> values (layer 1 first)
+    reference : float, optional
+        Draw a dashed horizontal line (e.g. at 1, the variance-preserving target).
+    """
+    with plt.rc_context(STYLE):
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        fig = ax.figure
+        for label, values in curves.items():
+            values = np.asarray(values, dtype=float)
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label)
+        if reference is not None:
+            ax.axhline(reference, color="k", ls="--", lw=1, label=f"reference {reference:g}")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend()
+        fig.tight_layout()
+    return fig
+
+
+def layer_histograms(groups: Mapping[str, Sequence[np.ndarray]], *, title: str,
+                     xlabel: str = "activation value", layers: Sequence[int] | None = None,
+                     bins: int = 60, value_range: tuple[float, float] | None = None,
+                     sharey: bool = True):  # fmt: skip
+    """Per-layer histograms, one panel per group, layers overlaid in colour.
+
+    This is the layout of Glorot & Bengio's (2010) activation figures: each
+    panel is one initialization scheme, each curve one layer.
+
+    Parameters
+    ----------
+    groups : mapping label -> list of arrays (one per layer)
+    layers : indices of the layers to show (default: all)
+    value_range : histogram range; default spans all the data
+    """
+    groups = dict(groups)
+    if not groups:
+        raise ValueError("groups must contain at least one entry")
+    if value_range is None:
+        lo = min(float(np.min(a)) for arrays in groups.values() for a in arrays)
+        hi = max(float(np.max(a)) for arrays in groups.values() for a in arrays)
+        value_range = (lo, hi) if hi > lo else (lo - 1, hi + 1)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(groups), figsize=(3.4 * len(groups) + 0.6, 3.2),
+                                 sharey=sharey, squeeze=False)  # fmt: skip
+        for ax, (label, arrays) in zip(axes[0], groups.items(), strict=True):
+            idx = list(range(len(arrays))) if layers is None else list(layers)
+            for color, i in zip(_colors(len(idx)), idx, strict=True):
+                ax.hist(np.ravel(arrays[i]), bins=bins, range=value_range, density=True,
+                        histtype="step", color=color, lw=1.2, label=f"layer {i + 1}")  # fmt: skip
+            ax.set_title(label)
+            ax.set_xlabel(xlabel)
+        axes[0, 0].set_ylabel("density")
+        axes[0, -1].legend(loc="upper right")
+        fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: Mapping[str, object], *, metric: str = "train_loss",
+                    title: str, ylabel: str | None = None, logy: bool = False,
+                    ax=None, band: Mapping[str, Sequence] | None = None):  # fmt: skip
+    """Curves of a :class:`~weightinit.training.History` metric, one per label.
+
+    Parameters
+    ----------
+    histories : mapping label -> History (or a plain sequence of values)
+    metric : attribute of History, e.g. "train_loss", "test_acc" or "step_loss"
+    band : optional mapping label -> (low, high) sequences drawn as a shaded band
+        (for a mean ± std over seeds)
+    """
+    with plt.rc_context(STYLE):
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        fig = ax.figure
+        for label, hist in histories.items():
+            values = np.asarray(getattr(hist, metric) if hasattr(hist, metric) else hist, float)
+            x = np.arange(len(values))
+            (line,) = ax.plot(x, values, label=label)
+            if band and label in band:
+                lo, hi = band[label]
+                ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("step" if metric == "step_loss" else "epoch")
+        ax.set_ylabel(ylabel or metric.replace("_", " "))
+        ax.legend()
+        fig.tight_layout()
+    return fig
+
+
+def filter_grid(weights, *, title: str, channel: int = 0, ncols: int = 8,
+                symmetric: bool = True):  # fmt: skip
+    """Show the kernels ``weights[f, channel]`` of a conv weight ``(F, C, kh, kw)``.
+
+    One small image per filter, a shared diverging colour scale (blue negative,
+    red positive) and a colour bar as the legend.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 4:
+        raise ValueError(f"weights must have shape (F, C, kh, kw), got {w.shape}")
+    if not 0 <= channel < w.shape[1]:
+        raise ValueError(f"channel must be in [0, {w.shape[1]}), got {channel}")
+    k = w[:, channel]
+    vmax = float(np.abs(k).max()) or 1.0
+    vmin = -vmax if symmetric else float(k.min())
+    n = k.shape[0]
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols + 1.0, 1.4 * nrows + 0.6),
+                                 squeeze=False)  # fmt: skip
+        im = None
+        for f, ax in enumerate(axes.flat):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if f < n:
+                im = ax.imshow(k[f], cmap="RdBu_r", vmin=vmin, vmax=vmax)
+                ax.set_xlabel(f"filter {f}", fontsize=8)
+            else:
+                ax.axis("off")
+        fig.suptitle(title)
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="weight value")
+    return fig
