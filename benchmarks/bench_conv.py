@@ -1,25 +1,38 @@
-"""Time ``weightinit.conv`` (forward + backward) against a naive loop version.
+"""Time ``weightinit.conv`` (forward + backward) against naive loop versions.
 
-Run with ``python benchmarks/bench_conv.py``.
+Run with ``python benchmarks/bench_conv.py`` (add ``--quick`` for fewer repeats).
 
-The baseline ("loop") is written below in the most direct way: it walks over
-every output pixel ``(i, j)`` in Python and, for each one, takes the receptive
-field of all samples at once and does a small ``tensordot`` with the kernel.
-Its backward pass walks over the output pixels the same way and scatters the
-gradient back. So the baseline loops over pixels only, not over samples or
-channels -- a realistic "first attempt" rather than a straw man with seven
-nested loops.
+Three Python-loop baselines are written out below, from most to least naive.
+All of them still use numpy for the innermost sum, so none is a seven-deep
+pure-Python loop:
 
-The loop baseline is slow, so it is timed on a smaller batch (``LOOP_BATCH``)
-with fewer repeats, and its time is scaled linearly up to the full batch; the
-table says when that happened. If PyTorch can be imported, the same shapes are
-timed with ``torch.nn.functional.conv2d`` + autograd on the CPU as well
-(PyTorch is optional and not a dependency of the project).
+``naive``
+    One Python iteration per output *element* ``(n, f, i, j)``; the sum over
+    ``(c, p, q)`` is ``np.sum(patch * w[f])``. This is the definition written
+    down directly (what the loop reference in ``tests/test_conv.py`` does, minus
+    its innermost loops).
+``pixel``
+    One iteration per output *pixel* of each image ``(n, i, j)``; a small
+    matrix-vector product ``(C_out, C_in*kH*kW) @ patch`` gives all output
+    channels at once.
+``batched``
+    One iteration per output pixel position ``(i, j)``, vectorized over the
+    batch and the channels with ``np.tensordot``. This is a fairly good
+    "first attempt" and the hardest of the three to beat.
+
+The backward passes loop in the same way and scatter the gradients back.
+
+The loops are slow, so each is timed on a small batch (``LOOP_BATCH``) with
+fewer repeats and its time is scaled linearly to the full batch of 64 (the
+work is exactly linear in the batch); the output says so. If PyTorch can be
+imported, the same shapes are timed with ``torch.nn.functional.conv2d`` plus
+autograd on the CPU (PyTorch is optional, not a project dependency).
 """
 
 from __future__ import annotations
 
 import platform
+import sys
 import time
 
 import numpy as np
@@ -32,9 +45,9 @@ except ImportError:  # pragma: no cover - depends on the machine
     torch = None
 
 DTYPE = np.float32
-REPEATS = 7  # library / torch: best of this many runs
-LOOP_REPEATS = 3
-LOOP_BATCH = 8  # batch used for the loop baseline, scaled up afterwards
+QUICK = "--quick" in sys.argv
+REPEATS = 3 if QUICK else 9  # library / torch: best of this many runs
+LOOP_REPEATS = 1 if QUICK else 3
 
 # (label, N, C_in, C_out, H, W, k, stride, padding)
 CASES = [
@@ -45,50 +58,117 @@ CASES = [
 
 
 # ---------------------------------------------------------------------------
-# naive baseline: Python loop over output pixels, vectorized over n, c, f
+# loop baselines (square kernels, int stride/padding, no dilation)
 # ---------------------------------------------------------------------------
 
 
-def loop_conv2d(x, w, b, stride, padding):
-    n, _, h, wd = x.shape
-    c_out, _, kh, kw = w.shape
+def _setup(x, w, stride, padding):
+    h, wd = x.shape[2:]
+    k = w.shape[2]
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    h_out = (h + 2 * padding - kh) // stride + 1
-    w_out = (wd + 2 * padding - kw) // stride + 1
+    h_out = (h + 2 * padding - k) // stride + 1
+    w_out = (wd + 2 * padding - k) // stride + 1
+    return xp, k, h_out, w_out
+
+
+def naive_forward(x, w, b, stride, padding):
+    xp, k, h_out, w_out = _setup(x, w, stride, padding)
+    n, c_out = x.shape[0], w.shape[0]
     y = np.empty((n, c_out, h_out, w_out), dtype=x.dtype)
-    for i in range(h_out):
-        for j in range(w_out):
-            patch = xp[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
-            y[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
-    if b is not None:
-        y += b[None, :, None, None]
+    for s in range(n):
+        for f in range(c_out):
+            for i in range(h_out):
+                for j in range(w_out):
+                    r, c = i * stride, j * stride
+                    y[s, f, i, j] = np.sum(xp[s, :, r : r + k, c : c + k] * w[f]) + b[f]
     return y
 
 
-def loop_conv2d_backward(dy, x, w, stride, padding):
-    _, _, h, wd = x.shape
-    _, _, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    dxp = np.zeros_like(xp)
-    dw = np.zeros_like(w)
-    for i in range(dy.shape[2]):
-        for j in range(dy.shape[3]):
-            rows = slice(i * stride, i * stride + kh)
-            cols = slice(j * stride, j * stride + kw)
+def naive_backward(dy, x, w, stride, padding):
+    xp, k, h_out, w_out = _setup(x, w, stride, padding)
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for s in range(x.shape[0]):
+        for f in range(w.shape[0]):
+            for i in range(h_out):
+                for j in range(w_out):
+                    r, c = i * stride, j * stride
+                    g = dy[s, f, i, j]
+                    dw[f] += g * xp[s, :, r : r + k, c : c + k]
+                    dxp[s, :, r : r + k, c : c + k] += g * w[f]
+    return _crop(dxp, x, padding), dw, dy.sum(axis=(0, 2, 3))
+
+
+def pixel_forward(x, w, b, stride, padding):
+    xp, k, h_out, w_out = _setup(x, w, stride, padding)
+    n, c_out = x.shape[0], w.shape[0]
+    w_mat = w.reshape(c_out, -1)
+    y = np.empty((n, c_out, h_out, w_out), dtype=x.dtype)
+    for s in range(n):
+        for i in range(h_out):
+            for j in range(w_out):
+                r, c = i * stride, j * stride
+                y[s, :, i, j] = w_mat @ xp[s, :, r : r + k, c : c + k].ravel() + b
+    return y
+
+
+def pixel_backward(dy, x, w, stride, padding):
+    xp, k, h_out, w_out = _setup(x, w, stride, padding)
+    c_out, c_in = w.shape[:2]
+    w_mat = w.reshape(c_out, -1)
+    dxp, dw_mat = np.zeros_like(xp), np.zeros_like(w_mat)
+    for s in range(x.shape[0]):
+        for i in range(h_out):
+            for j in range(w_out):
+                r, c = i * stride, j * stride
+                g = dy[s, :, i, j]
+                dw_mat += np.outer(g, xp[s, :, r : r + k, c : c + k].ravel())
+                dxp[s, :, r : r + k, c : c + k] += (g @ w_mat).reshape(c_in, k, k)
+    return _crop(dxp, x, padding), dw_mat.reshape(w.shape), dy.sum(axis=(0, 2, 3))
+
+
+def batched_forward(x, w, b, stride, padding):
+    xp, k, h_out, w_out = _setup(x, w, stride, padding)
+    y = np.empty((x.shape[0], w.shape[0], h_out, w_out), dtype=x.dtype)
+    for i in range(h_out):
+        for j in range(w_out):
+            r, c = i * stride, j * stride
+            patch = xp[:, :, r : r + k, c : c + k]
+            y[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return y
+
+
+def batched_backward(dy, x, w, stride, padding):
+    xp, k, h_out, w_out = _setup(x, w, stride, padding)
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(h_out):
+        for j in range(w_out):
+            r, c = i * stride, j * stride
             g = dy[:, :, i, j]  # (N, C_out)
-            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))
-            dxp[:, :, rows, cols] += np.tensordot(g, w, axes=([1], [0]))
-    dx = dxp[:, :, padding : padding + h, padding : padding + wd]
-    return dx, dw, dy.sum(axis=(0, 2, 3))
+            dw += np.tensordot(g, xp[:, :, r : r + k, c : c + k], axes=([0], [0]))
+            dxp[:, :, r : r + k, c : c + k] += np.tensordot(g, w, axes=([1], [0]))
+    return _crop(dxp, x, padding), dw, dy.sum(axis=(0, 2, 3))
+
+
+def _crop(dxp, x, padding):
+    h, wd = x.shape[2:]
+    return dxp[:, :, padding : padding + h, padding : padding + wd]
+
+
+# name -> (forward, backward, batch the loop is timed on)
+BASELINES = {
+    "naive": (naive_forward, naive_backward, 2),
+    "pixel": (pixel_forward, pixel_backward, 4),
+    "batched": (batched_forward, batched_backward, 16),
+}
 
 
 # ---------------------------------------------------------------------------
-# timing helpers
+# timing
 # ---------------------------------------------------------------------------
 
 
 def best_of(fn, repeats):
-    fn()  # warm-up
+    fn()  # warm-up (also allocates)
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -97,39 +177,26 @@ def best_of(fn, repeats):
     return best
 
 
-def library_step(x, w, b, dy, s, p):
-    conv2d(x, w, b, stride=s, padding=p)
-    conv2d_backward(dy, x, w, stride=s, padding=p)
-
-
-def loop_step(x, w, b, dy, s, p):
-    loop_conv2d(x, w, b, s, p)
-    loop_conv2d_backward(dy, x, w, s, p)
-
-
-def torch_step(xt, wt, bt, dyt, s, p):
-    xt.grad = wt.grad = bt.grad = None
-    y = torch_f.conv2d(xt, wt, bt, stride=s, padding=p)
-    y.backward(dyt)
-
-
 def main():
     rng = np.random.default_rng(0)
     print(
         f"numpy {np.__version__}, python {platform.python_version()}, dtype {np.dtype(DTYPE).name}"
     )
     if torch is not None:
-        print(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+        print(f"torch {torch.__version__} (CPU, {torch.get_num_threads()} threads)")
     else:
-        print("torch not importable: skipping the torch column")
+        print("torch: not importable, column skipped")
+    loop_note = ", ".join(f"{name} at batch {bs}" for name, (_, _, bs) in BASELINES.items())
     print(
-        f"times are forward + backward, best of {REPEATS} (library/torch) or {LOOP_REPEATS} (loop); "
-        f"loop timed at batch {LOOP_BATCH} and scaled linearly to the full batch\n"
+        f"ms for forward + backward; library/torch best of {REPEATS}, loops best of "
+        f"{LOOP_REPEATS}, timed on a smaller batch ({loop_note}) and scaled linearly to batch 64\n"
     )
 
-    header = f"{'shape':<30} {'library ms':>11} {'loop ms':>10} {'speed-up':>9}"
+    header = f"{'shape':<28} {'library':>8}"
     if torch is not None:
-        header += f" {'torch ms':>9} {'lib/torch':>10}"
+        header += f" {'torch':>7} {'lib/torch':>9}"
+    for name in BASELINES:
+        header += f" {name + ' loop':>13} {'speed-up':>8}"
     print(header)
     print("-" * len(header))
 
@@ -140,21 +207,13 @@ def main():
         y = conv2d(x, w, b, stride=s, padding=p)
         dy = rng.standard_normal(y.shape).astype(DTYPE)
 
-        # sanity check: the two implementations agree on the small batch
-        m = LOOP_BATCH
-        ref = loop_conv2d(x[:m], w, b, s, p)
-        np.testing.assert_allclose(y[:m], ref, rtol=1e-4, atol=1e-4)
-        ref_grads = loop_conv2d_backward(dy[:m], x[:m], w, s, p)
-        lib_grads = conv2d_backward(dy[:m], x[:m], w, stride=s, padding=p)
-        for got, want in zip(lib_grads, ref_grads, strict=True):
-            np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+        def library_step(x=x, w=w, b=b, dy=dy, s=s, p=p):
+            conv2d(x, w, b, stride=s, padding=p)
+            conv2d_backward(dy, x, w, stride=s, padding=p)
 
-        t_lib = best_of(lambda: library_step(x, w, b, dy, s, p), REPEATS)  # noqa: B023
-        t_loop = best_of(
-            lambda: loop_step(x[:m], w, b, dy[:m], s, p),  # noqa: B023
-            LOOP_REPEATS,
-        ) * (n / m)
-        row = f"{label:<30} {t_lib * 1e3:>11.2f} {t_loop * 1e3:>10.1f} {t_loop / t_lib:>8.0f}x"
+        t_lib = best_of(library_step, REPEATS)
+        row = f"{label:<28} {t_lib * 1e3:>8.2f}"
+
         if torch is not None:
             xt = torch.from_numpy(x).requires_grad_(True)
             wt = torch.from_numpy(w).requires_grad_(True)
@@ -162,10 +221,30 @@ def main():
             dyt = torch.from_numpy(dy)
             with torch.no_grad():
                 diff = np.abs(torch_f.conv2d(xt, wt, bt, stride=s, padding=p).numpy() - y).max()
-            assert diff < 1e-3, f"torch disagrees with weightinit by {diff}"
-            t_torch = best_of(lambda: torch_step(xt, wt, bt, dyt, s, p), REPEATS)  # noqa: B023
-            row += f" {t_torch * 1e3:>9.2f} {t_lib / t_torch:>9.1f}x"
-        print(row)
+            assert diff < 1e-3, f"torch and weightinit disagree by {diff}"
+
+            def torch_step(xt=xt, wt=wt, bt=bt, dyt=dyt, s=s, p=p):
+                xt.grad = wt.grad = bt.grad = None
+                torch_f.conv2d(xt, wt, bt, stride=s, padding=p).backward(dyt)
+
+            t_torch = best_of(torch_step, REPEATS)
+            row += f" {t_torch * 1e3:>7.2f} {t_lib / t_torch:>8.1f}x"
+
+        for forward, backward, m in BASELINES.values():
+            # the baseline must agree with the library before it is timed
+            np.testing.assert_allclose(forward(x[:m], w, b, s, p), y[:m], rtol=1e-4, atol=1e-4)
+            got = backward(dy[:m], x[:m], w, s, p)
+            want = conv2d_backward(dy[:m], x[:m], w, stride=s, padding=p)
+            for g, ref in zip(got, want, strict=True):
+                np.testing.assert_allclose(g, ref, rtol=1e-3, atol=1e-3)
+
+            def loop_step(fw=forward, bw=backward, m=m, x=x, w=w, b=b, dy=dy, s=s, p=p):
+                fw(x[:m], w, b, s, p)
+                bw(dy[:m], x[:m], w, s, p)
+
+            t_loop = best_of(loop_step, LOOP_REPEATS) * (n / m)
+            row += f" {t_loop * 1e3:>13.1f} {t_loop / t_lib:>7.0f}x"
+        print(row, flush=True)
 
 
 if __name__ == "__main__":

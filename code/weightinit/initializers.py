@@ -221,9 +221,10 @@ class Distribution:
         """Draw an array of ``shape`` (float64 draws, cast to ``dtype``)."""
         shape = check_shape(shape)
         dt = _check_dtype(dtype)
+        # Validate rng even for a constant (it draws nothing), so a bad seed is never ignored.
+        gen = as_generator(rng)
         if self.kind == "constant":
             return np.full(shape, self.loc, dtype=dt)
-        gen = as_generator(rng)
         if self.kind == "uniform":
             out = gen.uniform(self.loc - self.scale, self.loc + self.scale, size=shape)
         elif self.kind == "normal":

@@ -16,7 +16,13 @@ import numpy as np
 from .initializers import as_generator
 from .layers import Sequential, softmax_cross_entropy
 
-__all__ = ["DepthProfile", "activation_summary", "depth_profile", "saturated_fraction"]
+__all__ = [
+    "DepthProfile",
+    "activation_summary",
+    "depth_profile",
+    "max_pairwise_difference",
+    "saturated_fraction",
+]
 
 #: |tanh| above this, or sigmoid outside [1 - t, t], counts as saturated
 SATURATION = 0.99
@@ -161,3 +167,19 @@ def depth_profile(net: Sequential, x, y=None, *, rng=0, keep_activations: bool =
         loss=loss,
         activations=acts,
     )
+
+
+def max_pairwise_difference(weights) -> float:
+    """Largest absolute difference between any two units' weights of one layer.
+
+    ``weights`` has the output units (filters) on the first axis, as in the
+    PyTorch layout ``(out, ...)``. The result is ``max_{f,g} max |W[f] - W[g]|``,
+    which is 0 exactly when every filter equals every other one: the symmetry
+    that constant initialization can never break.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim < 2:
+        raise ValueError(f"weights must have the units on axis 0 and >= 2 dims, got {w.shape}")
+    flat = w.reshape(w.shape[0], -1)
+    # The largest difference between two rows, entrywise, is the largest column range.
+    return float(np.max(flat.max(axis=0) - flat.min(axis=0)))

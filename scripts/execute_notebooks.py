@@ -1,0 +1,78 @@
+"""Execute notebooks in place (fresh kernel, from the notebook's own folder) and save outputs.
+
+Usage::
+
+    python scripts/execute_notebooks.py                  # every chapters/*.ipynb
+    python scripts/execute_notebooks.py chapters/02_zero_constant.ipynb
+    python scripts/execute_notebooks.py --dry-run        # execute and time, do not save
+
+This is how chapter outputs are produced before they are committed: ``pytest
+--nbval`` later re-runs each notebook and compares with what is stored here. The
+script prints the wall-clock time of each notebook, which is the per-notebook
+timing the README reports (budget: 30 s each on a 2-core laptop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+BUDGET_S = 30.0
+
+
+def execute(path: Path, save: bool = True, timeout: int = 300) -> float:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    # Keep the stored notebook free of volatile metadata.
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    if not _has_widgets(nb):
+        nb.metadata.pop("widgets", None)
+    if save:
+        nbformat.write(nb, path)
+    return elapsed
+
+
+def _has_widgets(nb) -> bool:
+    return any(
+        "application/vnd.jupyter.widget-view+json" in out.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--dry-run", action="store_true", help="execute and time only")
+    args = parser.parse_args(argv)
+    paths = args.paths or sorted((ROOT / "chapters").glob("*.ipynb"))
+    total, slow = 0.0, []
+    for p in paths:
+        t = execute(p, save=not args.dry_run)
+        total += t
+        flag = "  (over budget)" if t > BUDGET_S else ""
+        print(f"{p.name:40s} {t:6.1f} s{flag}", flush=True)
+        if t > BUDGET_S:
+            slow.append(p.name)
+    print(f"{'total':40s} {total:6.1f} s")
+    return 1 if slow else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
