@@ -1,0 +1,229 @@
+"""Layers: forward values, finite-difference gradient checks, initializer plug-in, bad input."""
+
+import numpy as np
+import pytest
+from weightinit import initializers as I
+from weightinit.layers import (
+    SELU,
+    Conv2D,
+    Dense,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    activation,
+    mlp,
+    small_cnn,
+    softmax,
+    softmax_cross_entropy,
+)
+
+EPS = 1e-6
+
+
+def numerical_grad(f, x, eps=EPS):
+    """Central differences of the scalar function f at x (x is perturbed in place)."""
+    g = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + eps
+        fp = f()
+        x[i] = old - eps
+        fm = f()
+        x[i] = old
+        g[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+def rel_err(a, b):
+    return np.max(np.abs(a - b)) / max(1e-12, np.max(np.abs(a) + np.abs(b)))
+
+
+def check_layer_grads(layer, x, rng):
+    """Gradient of L = sum(forward(x) * R) wrt the input and every parameter."""
+    y = layer.forward(x)
+    r = rng.standard_normal(y.shape)
+
+    def loss():
+        return float(np.sum(layer.forward(x) * r))
+
+    layer.forward(x)
+    dx = layer.backward(r)
+    assert dx.shape == x.shape
+    assert rel_err(dx, numerical_grad(loss, x)) < 1e-6
+    for name, p in layer.params.items():
+        layer.forward(x)
+        layer.backward(r)
+        analytic = layer.grads[name].copy()
+        assert rel_err(analytic, numerical_grad(loss, p)) < 1e-6, name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Dense(5, 3, weight_init="glorot_normal", bias_init="normal", rng=1),
+        lambda: ReLU(),
+        lambda: LeakyReLU(0.2),
+        lambda: Tanh(),
+        lambda: Sigmoid(),
+        lambda: SELU(),
+        lambda: Identity(),
+        lambda: Flatten(),
+    ],
+    ids=["dense", "relu", "leaky_relu", "tanh", "sigmoid", "selu", "identity", "flatten"],
+)
+def test_gradients_of_elementwise_and_dense_layers(make):
+    rng = np.random.default_rng(0)
+    layer = make()
+    shape = (4, 5) if isinstance(layer, Dense) else (3, 2, 3, 2)
+    x = rng.standard_normal(shape)
+    # keep inputs away from the kinks of relu-like functions, where the derivative jumps
+    x[np.abs(x) < 1e-3] = 0.5
+    check_layer_grads(layer, x, rng)
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "dilation"), [(1, 0, 1), (2, 1, 1), (1, 2, 2), ((2, 1), (0, 1), 1)]
+)
+def test_conv_layer_gradients(stride, padding, dilation):
+    rng = np.random.default_rng(3)
+    layer = Conv2D(
+        2, 3, (3, 2), stride=stride, padding=padding, dilation=dilation,
+        weight_init="he_normal", bias_init="normal", rng=4,
+    )  # fmt: skip
+    x = rng.standard_normal((2, 2, 7, 6))
+    check_layer_grads(layer, x, rng)
+
+
+def test_maxpool_forward_and_gradient():
+    x = np.arange(2 * 1 * 5 * 4, dtype=float).reshape(2, 1, 5, 4)
+    rng = np.random.default_rng(0)
+    x = x + 0.01 * rng.standard_normal(x.shape)  # no ties
+    pool = MaxPool2D(2)
+    y = pool.forward(x)
+    assert y.shape == (2, 1, 2, 2)  # the fifth row is dropped
+    np.testing.assert_allclose(y[0, 0, 0, 0], x[0, 0, :2, :2].max())
+    check_layer_grads(pool, x, rng)
+    dx = pool.backward(np.ones_like(y))
+    assert np.all(dx[:, :, 4, :] == 0)
+    assert dx.sum() == y.size
+
+
+def test_activation_values():
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    np.testing.assert_allclose(ReLU().forward(x), [0, 0, 0, 0.5, 2])
+    np.testing.assert_allclose(LeakyReLU(0.1).forward(x), [-0.2, -0.05, 0, 0.5, 2])
+    np.testing.assert_allclose(Sigmoid().forward(np.array([0.0])), [0.5])
+    # SELU constants of Klambauer et al. (2017)
+    np.testing.assert_allclose(SELU().forward(np.array([1.0])), [1.0507009873554805])
+    np.testing.assert_allclose(
+        SELU().forward(np.array([-1.0])), [1.0507009873554805 * 1.6732632423543772 * np.expm1(-1)]
+    )
+    # a standard-normal input stays standardized through SELU (its fixed point)
+    z = np.random.default_rng(0).standard_normal(200_000)
+    s = SELU().forward(z)
+    assert abs(s.mean()) < 0.01 and abs(s.std() - 1) < 0.01
+
+
+def test_softmax_cross_entropy_value_and_gradient():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((6, 4))
+    y = np.array([0, 1, 2, 3, 1, 0])
+    loss, g = softmax_cross_entropy(z, y)
+    p = softmax(z)
+    np.testing.assert_allclose(loss, -np.mean(np.log(p[np.arange(6), y])))
+    num = numerical_grad(lambda: softmax_cross_entropy(z, y)[0], z)
+    assert rel_err(g, num) < 1e-7
+    # huge logits stay finite (log-sum-exp trick)
+    loss, g = softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, -1000.0]]), np.array([1, 1]))
+    assert np.isfinite(loss) and np.all(np.isfinite(g))
+
+
+def test_whole_network_gradient():
+    rng = np.random.default_rng(0)
+    net = small_cnn(channels=(2, 3), image_size=4, n_classes=3, weight_init="he_normal", rng=0)
+    x = rng.standard_normal((2, 1, 4, 4))
+    y = np.array([0, 2])
+
+    def loss():
+        return softmax_cross_entropy(net.forward(x), y)[0]
+
+    _, d = softmax_cross_entropy(net.forward(x), y)
+    net.backward(d)
+    for _i, name, p, g in list(net.parameters()):
+        analytic = g.copy()
+        assert rel_err(analytic, numerical_grad(loss, p)) < 1e-5, name
+
+
+def test_initializer_plugs_in_by_name_and_by_function():
+    a = Dense(30, 20, weight_init="he_normal", rng=7)
+    b = I.he_normal((20, 30), np.random.default_rng(7))
+    np.testing.assert_array_equal(a.params["W"], b)
+    c = Conv2D(4, 6, 3, weight_init=lambda shape, rng: np.full(shape, 0.5), rng=0)
+    assert c.params["W"].shape == (6, 4, 3, 3) and np.all(c.params["W"] == 0.5)
+    d = Dense(3, 2, weight_init="constant", init_kwargs={"value": 0.25})
+    assert np.all(d.params["W"] == 0.25) and np.all(d.params["b"] == 0)
+
+
+def test_builders_shapes_and_determinism():
+    net = mlp([64, 32, 32, 10], activation_name="tanh", weight_init="lecun_normal", rng=0)
+    assert len(net.weighted_layers) == 3
+    assert net.forward(np.zeros((5, 64))).shape == (5, 10)
+    net2 = mlp([64, 32, 32, 10], activation_name="tanh", weight_init="lecun_normal", rng=0)
+    for (_, _, p, _), (_, _, q, _) in zip(net.parameters(), net2.parameters(), strict=True):
+        np.testing.assert_array_equal(p, q)
+    cnn = small_cnn(rng=0)
+    assert cnn.forward(np.zeros((3, 1, 8, 8))).shape == (3, 10)
+    assert cnn.predict(np.zeros((3, 1, 8, 8))).shape == (3,)
+    leaky = mlp([4, 4, 2], activation_name="leaky_relu", negative_slope=0.3)
+    assert leaky.layers[1].negative_slope == 0.3
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: Dense(0, 3), ValueError, "in_features"),
+        (lambda: Dense(2.5, 3), TypeError, "in_features"),
+        (lambda: Dense(3, 2).forward(np.zeros((4, 5))), ValueError, "in_features=3"),
+        (lambda: Dense(3, 2).forward(np.zeros(3)), ValueError, "2-D"),
+        (lambda: Dense(3, 2).forward(np.array([["a", "b", "c"]])), TypeError, "numeric"),
+        (lambda: Dense(3, 2, weight_init="nope"), ValueError, "unknown initializer"),
+        (lambda: Dense(3, 2, weight_init=lambda s, r: np.zeros((2, 2))), ValueError, "shape"),
+        (
+            lambda: Dense(3, 2, weight_init=lambda s, r: np.full(s, np.nan)),
+            ValueError,
+            "non-finite",
+        ),
+        (lambda: Conv2D(1, 2, 3, stride=0), ValueError, "stride"),
+        (lambda: Conv2D(1, 2, 3, padding=-1), ValueError, "padding"),
+        (lambda: Conv2D(1, 2, (3, 3, 3)), ValueError, "kernel_size"),
+        (lambda: Conv2D(2, 2, 3).forward(np.zeros((1, 3, 5, 5))), ValueError, "channel"),
+        (lambda: activation("swish"), ValueError, "relu"),
+        (lambda: LeakyReLU("0.1"), TypeError, "negative_slope"),
+        (lambda: LeakyReLU(float("nan")), ValueError, "negative_slope"),
+        (lambda: MaxPool2D(0), ValueError, "size"),
+        (lambda: MaxPool2D(3).forward(np.zeros((1, 1, 2, 2))), ValueError, "larger"),
+        (
+            lambda: softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])),
+            ValueError,
+            r"\[0, 3\)",
+        ),
+        (
+            lambda: softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])),
+            TypeError,
+            "integers",
+        ),
+        (lambda: softmax_cross_entropy(np.zeros((2, 3)), np.array([0])), ValueError, "shape"),
+        (lambda: Sequential([ReLU(), "relu"]), TypeError, r"layers\[1\]"),
+        (lambda: mlp([10]), ValueError, "sizes"),
+    ],
+)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

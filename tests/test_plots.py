@@ -1,0 +1,66 @@
+"""Figure helpers: every figure has a title, labelled axes and a legend."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from weightinit import plots
+from weightinit.training import History
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_std_by_depth_has_title_labels_legend():
+    fig = plots.std_by_depth({"a": [1, 0.5, 0.25], "b": [1, 1, 1]}, title="T", ylabel="std",
+                             reference=1.0)  # fmt: skip
+    ax = fig.axes[0]
+    assert ax.get_title() == "T" and ax.get_xlabel() == "layer" and ax.get_ylabel() == "std"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["a", "b", "reference 1"]
+    assert ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1, 2, 3])
+
+
+def test_layer_histograms_one_panel_per_group():
+    rng = np.random.default_rng(0)
+    groups = {"small": [rng.normal(0, s, 100) for s in (1, 0.5)],
+              "big": [rng.normal(0, s, 100) for s in (1, 2)]}  # fmt: skip
+    fig = plots.layer_histograms(groups, title="H")
+    assert fig._suptitle.get_text() == "H"
+    assert [ax.get_title() for ax in fig.axes] == ["small", "big"]
+    assert all(ax.get_xlabel() == "activation value" for ax in fig.axes)
+    assert fig.axes[0].get_ylabel() == "density"
+    assert [t.get_text() for t in fig.axes[-1].get_legend().get_texts()] == ["layer 1", "layer 2"]
+    with pytest.raises(ValueError, match="at least one"):
+        plots.layer_histograms({}, title="x")
+
+
+def test_learning_curves_from_histories_with_band():
+    h = History(train_loss=[2.0, 1.0, 0.5])
+    fig = plots.learning_curves({"he": h, "raw": [3.0, 2.0, 1.5]}, metric="train_loss",
+                                title="L", band={"he": ([1.5, 0.8, 0.4], [2.5, 1.2, 0.6])})  # fmt: skip
+    ax = fig.axes[0]
+    assert ax.get_title() == "L" and ax.get_xlabel() == "epoch" and ax.get_ylabel() == "train loss"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["he", "raw"]
+    assert len(ax.collections) == 1  # the band
+
+
+def test_filter_grid():
+    w = np.random.default_rng(0).standard_normal((5, 2, 3, 3))
+    fig = plots.filter_grid(w, title="F", ncols=3, channel=1)
+    assert fig._suptitle.get_text() == "F"
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(images) == 5
+    np.testing.assert_array_equal(images[4].images[0].get_array(), w[4, 1])
+    assert any(ax.get_ylabel() == "weight value" for ax in fig.axes)  # the colour bar
+    with pytest.raises(ValueError, match="F, C, kh, kw"):
+        plots.filter_grid(np.zeros((3, 3)), title="x")
+    with pytest.raises(ValueError, match="channel"):
+        plots.filter_grid(w, title="x", channel=2)

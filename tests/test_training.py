@@ -1,0 +1,215 @@
+"""SGD, the training loop, the data sets and the depth statistics."""
+
+import math
+
+import numpy as np
+import pytest
+from weightinit.data import Dataset, load_digits, make_spirals
+from weightinit.layers import Dense, Identity, ReLU, Sequential, Tanh, mlp, small_cnn
+from weightinit.stats import (
+    activation_summary,
+    depth_profile,
+    max_pairwise_difference,
+    saturated_fraction,
+)
+from weightinit.training import SGD, evaluate, train
+
+
+# --------------------------------------------------------------------------- data
+def test_digits_shapes_scaling_and_determinism():
+    d = load_digits()
+    assert d.X_train.shape == (1347, 1, 8, 8) and d.X_test.shape == (450, 1, 8, 8)
+    assert d.n_classes == 10 and d.y_train.dtype == np.int64
+    # standardized with the training statistics
+    assert abs(d.X_train.mean()) < 1e-12 and abs(d.X_train.std() - 1) < 1e-12
+    # stratified: every class in both splits, in proportion
+    counts = np.bincount(d.y_test, minlength=10)
+    assert counts.min() >= 40
+    e = load_digits()
+    np.testing.assert_array_equal(d.X_train, e.X_train)
+    f = load_digits(seed=1)
+    assert not np.array_equal(d.y_train, f.y_train)
+    flat = load_digits(flat=True, standardize=False)
+    assert flat.X_train.shape == (1347, 64) and flat.X_train.min() >= 0 and flat.X_train.max() <= 1
+
+
+def test_spirals():
+    s = make_spirals(100, n_classes=3, seed=0)
+    assert s.X_train.shape[1] == 2 and len(s.X_train) + len(s.X_test) == 300
+    assert set(np.unique(s.y_train)) == {0, 1, 2}
+    np.testing.assert_array_equal(s.X_test, make_spirals(100, n_classes=3, seed=0).X_test)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: load_digits(test_size=1.5), ValueError, "test_size"),
+        (lambda: load_digits(test_size="half"), TypeError, "test_size"),
+        (lambda: make_spirals(1), ValueError, "n_per_class"),
+        (lambda: make_spirals(10, noise=-1), ValueError, "noise"),
+        (lambda: load_digits().subset(0), ValueError, "n_train"),
+    ],
+)
+def test_data_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+# --------------------------------------------------------------------------- SGD
+def test_sgd_momentum_update_follows_the_formula():
+    net = Sequential([Dense(2, 1, weight_init="constant", init_kwargs={"value": 1.0})])
+    opt = SGD(net, lr=0.1, momentum=0.5, weight_decay=0.01)
+    x = np.array([[1.0, 2.0]])
+    w = net.layers[0].params["W"].copy()
+    v = np.zeros_like(w)
+    for _ in range(3):
+        net.forward(x)
+        net.backward(np.ones((1, 1)))
+        g = net.layers[0].grads["W"] + 0.01 * w
+        v = 0.5 * v + g
+        w = w - 0.1 * v
+        opt.step()
+        np.testing.assert_allclose(net.layers[0].params["W"], w)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"lr": 0}, ValueError, "lr"),
+        ({"lr": float("nan")}, ValueError, "lr"),
+        ({"momentum": 1.0}, ValueError, "momentum"),
+        ({"weight_decay": -1}, ValueError, "weight_decay"),
+        ({"lr": "0.1"}, TypeError, "lr"),
+    ],
+)
+def test_sgd_bad_input(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        SGD(Sequential([Dense(2, 2)]), **kwargs)
+
+
+def test_sgd_needs_a_backward_pass():
+    with pytest.raises(RuntimeError, match="backward"):
+        SGD(Sequential([Dense(2, 2)])).step()
+
+
+# --------------------------------------------------------------------------- training loop
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def test_training_learns_and_is_reproducible(digits):
+    small = digits.subset(400)
+    h1 = train(small_cnn(weight_init="he_normal", rng=0), small, epochs=3, lr=0.05, rng=0)
+    h2 = train(small_cnn(weight_init="he_normal", rng=0), small, epochs=3, lr=0.05, rng=0)
+    assert len(h1.train_loss) == 4 and len(h1.profiles) == 4
+    assert len(h1.step_loss) == 3 * math.ceil(400 / 32)
+    assert h1.test_acc[0] < 0.3 < 0.85 < h1.final_test_acc
+    assert h1.train_loss[-1] < h1.train_loss[0]
+    assert h1.step_loss == h2.step_loss
+    assert not h1.diverged
+
+
+def test_zero_init_cannot_learn(digits):
+    h = train(small_cnn(weight_init="zeros", rng=0), digits.subset(300), epochs=3, rng=0)
+    assert h.final_test_acc < 0.25
+
+
+def test_divergence_is_reported_not_hidden(digits):
+    net = mlp([64, 64, 10], weight_init="normal", init_kwargs={"std": 10.0}, rng=0)
+    flat = Dataset(digits.X_train.reshape(-1, 64), digits.y_train,
+                   digits.X_test.reshape(-1, 64), digits.y_test, 10)  # fmt: skip
+    h = train(net, flat, epochs=2, lr=1e300, momentum=0.0, rng=0, profile=False)
+    assert h.diverged and h.diverged_at_step is not None
+    assert len(h.step_loss) == h.diverged_at_step or len(h.step_loss) == h.diverged_at_step - 1
+
+
+def test_evaluate_matches_predict(digits):
+    net = small_cnn(rng=1)
+    loss, acc = evaluate(net, digits.X_test, digits.y_test, batch_size=64)
+    assert acc == pytest.approx(np.mean(net.predict(digits.X_test) == digits.y_test))
+    assert loss > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"epochs": 0}, ValueError, "epochs"),
+        ({"batch_size": 2.5}, ValueError, "batch_size"),
+        ({"rng": "seed"}, TypeError, "rng"),
+    ],
+)
+def test_train_bad_input(digits, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train(small_cnn(rng=0), digits.subset(10), **kwargs)
+
+
+def test_train_needs_a_dataset():
+    with pytest.raises(TypeError, match="Dataset"):
+        train(small_cnn(rng=0), (np.zeros((2, 1, 8, 8)), np.zeros(2)))
+
+
+# --------------------------------------------------------------------------- statistics
+def test_activation_summary_and_saturation():
+    a = np.array([[0.0, 1.0, 0.0], [0.0, 3.0, 2.0]])
+    s = activation_summary(a, "relu")
+    assert s["dead"] == pytest.approx(1 / 3)  # the first unit is zero for both examples
+    assert s["zero"] == pytest.approx(3 / 6)
+    assert s["mean"] == pytest.approx(1.0)
+    assert saturated_fraction(np.array([0.995, -0.999, 0.5, 0.0]), "tanh") == 0.5
+    assert saturated_fraction(np.array([0.001, 0.5, 0.999, 0.7]), "sigmoid") == 0.5
+    assert saturated_fraction(np.array([100.0]), "relu") == 0.0
+
+
+def test_max_pairwise_difference():
+    w = np.zeros((4, 2, 3, 3))
+    assert max_pairwise_difference(w) == 0.0
+    w[2, 1, 0, 0] = 0.5
+    w[3, 1, 0, 0] = -0.25
+    assert max_pairwise_difference(w) == 0.75
+    with pytest.raises(ValueError, match="units on axis 0"):
+        max_pairwise_difference(np.zeros(3))
+
+
+def test_depth_profile_linear_orthogonal_network_preserves_std():
+    # Orthogonal square weights in a linear network preserve every norm exactly.
+    layers = []
+    for _ in range(6):
+        layers += [Dense(32, 32, weight_init="orthogonal", rng=len(layers)), Identity()]
+    net = Sequential(layers)
+    x = np.random.default_rng(0).standard_normal((64, 32))
+    p = depth_profile(net, x, keep_activations=True)
+    assert p.depth == 6 and len(p.activations) == 6
+    np.testing.assert_allclose(np.linalg.norm(p.activations[-1]), np.linalg.norm(x))
+    np.testing.assert_allclose(p.input_grad_std[0], p.grad_std[-1], rtol=1e-12)
+    assert p.names[0] == "dense 1" and len(p.as_rows()) == 6
+
+
+def test_depth_profile_he_keeps_relu_signal_and_small_init_loses_it():
+    x = np.random.default_rng(0).standard_normal((512, 256))
+    he = depth_profile(mlp([256] * 12, weight_init="he_normal", rng=0), x)
+    small = depth_profile(mlp([256] * 12, weight_init="normal", rng=0), x)
+    # He: pre-activation std stays within a factor ~1.5 of its first value over 11 layers
+    assert 0.6 < he.pre_std[-1] / he.pre_std[0] < 1.6
+    # std 0.01: each layer multiplies by sqrt(256/2)*0.01 ~ 0.11
+    assert small.pre_std[-1] / small.pre_std[0] < 1e-8
+    assert small.grad_std[0] < 1e-8 * small.grad_std[-1]
+
+
+def test_depth_profile_with_labels_and_saturation():
+    net = mlp([16, 32, 32, 4], activation_name="tanh", weight_init="normal",
+              init_kwargs={"std": 3.0}, rng=0)  # fmt: skip
+    x = np.random.default_rng(1).standard_normal((100, 16))
+    p = depth_profile(net, x, np.zeros(100, dtype=np.int64))
+    assert p.loss is not None and p.loss > 0
+    assert p.saturated[0] > 0.5  # tanh pinned at +-1 with std-3 weights
+    assert isinstance(net.layers[1], Tanh)
+
+
+def test_depth_profile_rejects_overflow_and_non_networks():
+    net = Sequential([Dense(2, 2, weight_init="constant", init_kwargs={"value": 1e200}), ReLU(),
+                      Dense(2, 2, weight_init="constant", init_kwargs={"value": 1e200})])  # fmt: skip
+    with np.errstate(over="ignore"), pytest.raises(FloatingPointError, match="not finite"):
+        depth_profile(net, np.ones((1, 2)))
+    with pytest.raises(TypeError, match="Sequential"):
+        depth_profile([Dense(2, 2)], np.ones((1, 2)))
