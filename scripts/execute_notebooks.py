@@ -15,6 +15,7 @@ timing the README reports (budget: 30 s each on a 2-core laptop).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,10 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = 30.0
+
+# Small matrices: BLAS threads only contend with each other (the kernel inherits this).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def execute(path: Path, save: bool = True, timeout: int = 300) -> float:
