@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["STYLE", "filter_grid", "layer_histograms", "learning_curves", "std_by_depth"]
 
@@ -57,6 +58,7 @@ def std_by_depth(curves: Mapping[str, Sequence[float]], *, title: str, ylabel: s
             ax.axhline(reference, color="k", ls="--", lw=1, label=f"reference {reference:g}")
         if logy:
             ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
