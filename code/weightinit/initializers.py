@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _stats
 
+from ._validate import real
 from .fans import _check_fan, check_shape, fans, gain
 
 __all__ = [
@@ -123,16 +124,7 @@ def _check_dtype(dtype) -> np.dtype:
 
 
 def _check_real(value, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if nonneg and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
+    return real(value, name, positive=positive, lower=0.0 if nonneg else None)
 
 
 def _choice(value, name: str, allowed) -> str:
@@ -490,6 +482,12 @@ def glorot_normal(shape, *, gain: float = 1.0, layout: str = "torch") -> Distrib
     )
 
 
+def _kaiming_std(shape, a, mode, nonlinearity, layout) -> float:
+    """PyTorch's ``gain(nonlinearity, a) / sqrt(fan)`` with ``fan`` of ``mode``."""
+    _choice(mode, "mode", ("fan_in", "fan_out"))
+    return gain(nonlinearity, a) / math.sqrt(_fan(shape, mode, layout))
+
+
 @_initializer()
 def kaiming_uniform(
     shape,
@@ -507,10 +505,9 @@ def kaiming_uniform(
     With ``a = sqrt(5)`` it is PyTorch's default layer init, see
     :func:`torch_default`.
     """
-    _choice(mode, "mode", ("fan_in", "fan_out"))
-    g = gain(nonlinearity, a)
-    fan = _fan(shape, mode, layout)
-    return Distribution("uniform", 0.0, g * math.sqrt(3.0 / fan))
+    return Distribution(
+        "uniform", 0.0, math.sqrt(3.0) * _kaiming_std(shape, a, mode, nonlinearity, layout)
+    )
 
 
 @_initializer()
@@ -527,10 +524,7 @@ def kaiming_normal(
     ``gain = gain(nonlinearity, a)``; for ReLU ``std = sqrt(2 / fan_in)``
     (He et al., 2015). Untruncated.
     """
-    _choice(mode, "mode", ("fan_in", "fan_out"))
-    g = gain(nonlinearity, a)
-    fan = _fan(shape, mode, layout)
-    return Distribution("normal", 0.0, g / math.sqrt(fan))
+    return Distribution("normal", 0.0, _kaiming_std(shape, a, mode, nonlinearity, layout))
 
 
 @_initializer("msra_uniform")

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import initializers as _init
+from ._validate import positive_int
 from .conv import conv2d, conv2d_backward, conv2d_output_shape
 from .fans import check_shape
 
@@ -59,14 +60,6 @@ def _check_array(x, name: str, ndim: int | None = None) -> np.ndarray:
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     return x
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- base
@@ -131,8 +124,8 @@ class Dense(Layer):
         init_kwargs=None,
     ):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
         gen = _init.as_generator(rng)
         shape = (self.out_features, self.in_features)
         self.params["W"] = _make_weight(weight_init, shape, gen, init_kwargs, "weight_init")
@@ -190,10 +183,10 @@ class Conv2D(Layer):
         init_kwargs=None,
     ):
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.out_channels = _positive_int(out_channels, "out_channels")
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
         kh, kw = _pair(kernel_size, "kernel_size")
-        self.kernel_size = (_positive_int(kh, "kernel_size"), _positive_int(kw, "kernel_size"))
+        self.kernel_size = (positive_int(kh, "kernel_size"), positive_int(kw, "kernel_size"))
         self.stride, self.padding, self.dilation = stride, padding, dilation
         gen = _init.as_generator(rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
@@ -374,7 +367,7 @@ class MaxPool2D(Layer):
 
     def __init__(self, size: int = 2):
         super().__init__()
-        self.size = _positive_int(size, "size")
+        self.size = positive_int(size, "size")
 
     def forward(self, x, training=True):
         x = _check_array(x, "MaxPool2D input", ndim=4)
@@ -565,14 +558,14 @@ def small_cnn(
     """
     gen = _init.as_generator(rng)
     layers: list[Layer] = []
-    c = _positive_int(in_channels, "in_channels")
+    c = positive_int(in_channels, "in_channels")
     for out in channels:
         layers.append(
             Conv2D(c, out, 3, padding=1, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs)
         )
         layers.append(activation(activation_name, **activation_kwargs))
         c = out
-    size = _positive_int(image_size, "image_size") // 2
+    size = positive_int(image_size, "image_size") // 2
     layers += [MaxPool2D(2), Flatten()]
     layers.append(
         Dense(c * size * size, n_classes, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs)

@@ -15,27 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validate import real
 from .data import Dataset
 from .initializers import as_generator
 from .layers import Sequential, softmax_cross_entropy
 from .stats import DepthProfile, depth_profile
 
 __all__ = ["SGD", "History", "evaluate", "train"]
-
-
-def _real(value, name, *, positive=False, lower=None, upper=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if lower is not None and value < lower:
-        raise ValueError(f"{name} must be >= {lower}, got {value!r}")
-    if upper is not None and value >= upper:
-        raise ValueError(f"{name} must be < {upper}, got {value!r}")
-    return value
 
 
 class SGD:
@@ -53,9 +39,9 @@ class SGD:
         if not isinstance(net, Sequential):
             raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
         self.net = net
-        self.lr = _real(lr, "lr", positive=True)
-        self.momentum = _real(momentum, "momentum", lower=0.0, upper=1.0)
-        self.weight_decay = _real(weight_decay, "weight_decay", lower=0.0)
+        self.lr = real(lr, "lr", positive=True)
+        self.momentum = real(momentum, "momentum", lower=0.0, upper=1.0)
+        self.weight_decay = real(weight_decay, "weight_decay", lower=0.0)
         self._velocity: dict[tuple[int, str], np.ndarray] = {}
 
     def step(self) -> None:
