@@ -2,6 +2,10 @@
 #   make book   -- create .venv, install requirements.txt, build the website (every notebook executed, warnings are errors)
 #   make test   -- lint + unit/property/statistical tests + nbval over every notebook + browser test of the built site
 PYTHON ?= python3
+# The networks are small: BLAS threads only fight each other on a 2-core laptop.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
@@ -22,8 +26,8 @@ _build/html/index.html:
 	$(MAKE) book
 
 lint: setup
-	$(BIN)/ruff check code tests benchmarks scripts
-	$(BIN)/ruff format --check code tests benchmarks scripts
+	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext
+	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext
 
 unit: setup
 	$(BIN)/pytest tests
@@ -31,10 +35,27 @@ unit: setup
 notebooks: setup
 	$(BIN)/pytest --nbval chapters
 
-test: lint unit notebooks
+# Browser test of the built site (builds it first if there is none): headless Debian
+# Chromium driven by Playwright; screenshots of every page in _build/screenshots/.
+browser: setup _build/html/index.html
+	bash scripts/install_browser.sh
+	$(BIN)/pytest browser_tests
+
+test: lint unit notebooks browser
 
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py
 
 clean:
 	rm -rf _build
+
+# Student edition (solutions replaced by stubs) in ./student; see chapters/instructors.md.
+student: setup
+	$(BIN)/python scripts/make_student_edition.py --out student
+
+# Grade submitted notebooks: make grade SUBMISSIONS=path/to/folder [GRADES=grades.csv]
+SUBMISSIONS ?= submissions
+GRADES      ?= grades.csv
+.PHONY: grade
+grade: setup
+	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --csv $(GRADES)

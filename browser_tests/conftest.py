@@ -1,0 +1,197 @@
+"""Fixtures of the browser test: the built site on localhost and headless Chromium.
+
+* ``site_dir``: ``_build/html`` (override with ``SITE_DIR``); the session fails, it
+  does not skip, when the site has not been built (``make book``).
+* ``base_url``: the site served by ``http.server`` in a thread on a free port of
+  127.0.0.1.
+* ``browser``: Debian's Chromium (``/usr/bin/chromium``, override with ``CHROMIUM``)
+  driven by Playwright, whose Python wheel brings its own driver; nothing is
+  downloaded (never run ``playwright install``).
+* ``page``: a fresh browser context and page per test, with every request to a host
+  other than 127.0.0.1 aborted as "internet disconnected", so the test behaves the
+  same with or without a network, and with a :class:`Console` recorder attached.
+* ``pages``: the pages of the book in reading order, from ``_toc.yml`` and the sources.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from book_pages import Page, read_book
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Console errors that only the absence of internet causes, and nothing else: a request
+# to one of these hosts that fails with one of these network errors. Requests to other
+# hosts are aborted too (see `page`), but their failure is reported: an unknown
+# external dependency of the site should be a decision, not an accident.
+#   mybinder.org, colab.research.google.com: launch buttons (links only, never loaded)
+#   unpkg.com: sphinx-thebe's Thebe bundle (only loaded on "live code", disabled here)
+#   cdn.jsdelivr.net, cdnjs.cloudflare.com: ipywidgets embedding (switched off in
+#     _config.yml with nb_ipywidgets_js) and MathJax's default CDN (we serve MathJax)
+#   fonts.googleapis.com, fonts.gstatic.com: web fonts a theme may request
+#   github.com, api.github.com: repository and issue buttons
+# With the current configuration the pages make no external request at all: the list
+# is what a reader without internet could see, not what the test expects to see.
+OFFLINE_HOSTS = {
+    "mybinder.org",
+    "colab.research.google.com",
+    "unpkg.com",
+    "cdn.jsdelivr.net",
+    "cdnjs.cloudflare.com",
+    "fonts.googleapis.com",
+    "fonts.gstatic.com",
+    "github.com",
+    "api.github.com",
+}
+OFFLINE_ERRORS = (
+    "net::ERR_INTERNET_DISCONNECTED",
+    "net::ERR_NAME_NOT_RESOLVED",
+    "net::ERR_CONNECTION_REFUSED",
+    "net::ERR_CONNECTION_TIMED_OUT",
+    "net::ERR_ADDRESS_UNREACHABLE",
+    "net::ERR_NETWORK_ACCESS_DENIED",
+    "net::ERR_PROXY_CONNECTION_FAILED",
+    "net::ERR_TIMED_OUT",
+    "net::ERR_FAILED",
+)
+
+
+def is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname in ("127.0.0.1", None)
+
+
+def offline_failure(url: str, text: str) -> bool:
+    """True when a failure is caused by the absence of internet (allow-listed above)."""
+    host = urlsplit(url).hostname or ""
+    return host in OFFLINE_HOSTS and any(err in text for err in OFFLINE_ERRORS)
+
+
+@dataclass
+class Console:
+    """What a page reported: console errors, uncaught exceptions, failed requests."""
+
+    errors: list[str] = field(default_factory=list)  # not caused by being offline
+    offline: list[str] = field(default_factory=list)  # caused by being offline
+
+    def on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        text = f"console.error: {msg.text} [{url}]"
+        (self.offline if offline_failure(url, msg.text) else self.errors).append(text)
+
+    def on_pageerror(self, exc) -> None:
+        self.errors.append(f"uncaught exception: {exc}")
+
+    def on_requestfailed(self, request) -> None:
+        failure = request.failure or ""
+        text = f"request failed: {request.url} ({failure})"
+        (self.offline if offline_failure(request.url, failure) else self.errors).append(text)
+
+    def on_response(self, response) -> None:
+        if response.status >= 400:
+            self.errors.append(f"HTTP {response.status}: {response.url}")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_dir() -> Path:
+    site = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html")).resolve()
+    if not (site / "index.html").is_file():
+        pytest.fail(f"no built site at {site}: run `make book` first", pytrace=False)
+    return site
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(site_dir) -> Path:
+    # next to the site (_build/screenshots), not inside it, so it is never published
+    path = site_dir.parent / "screenshots"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def base_url(site_dir):
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).is_file():
+        pytest.fail(
+            f"no Chromium at {executable}: run `bash scripts/install_browser.sh`", pytrace=False
+        )
+    # Playwright starts Chromium with a fresh temporary profile (--user-data-dir) of
+    # its own, and every test gets a new incognito-like context inside it.
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(
+        lambda url: not is_local(url),
+        lambda route: route.abort("internetdisconnected"),
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    console = Console()
+    pg.on("console", console.on_console)
+    pg.on("pageerror", console.on_pageerror)
+    pg.on("requestfailed", console.on_requestfailed)
+    pg.on("response", console.on_response)
+    pg.console_log = console
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def book():
+    return read_book(ROOT)
+
+
+@pytest.fixture(scope="session")
+def pages(book) -> list[Page]:
+    return book.pages
+
+
+@pytest.fixture(scope="session")
+def config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
