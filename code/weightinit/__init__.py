@@ -9,7 +9,8 @@ Modules, one idea each:
 * :mod:`weightinit.training` -- SGD with momentum and a training loop with statistics;
 * :mod:`weightinit.stats` -- per-layer activation/gradient statistics;
 * :mod:`weightinit.data` -- the handwritten-digits data and small synthetic sets;
-* :mod:`weightinit.plots` -- the figures the chapters repeat.
+* :mod:`weightinit.plots` -- the figures the chapters repeat;
+* :mod:`weightinit.checks` -- self-checks students run on their own code.
 """
 
 from . import fans as _fans_module
