@@ -70,7 +70,11 @@ def wait_for_mathjax(page) -> None:
         "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise",
         timeout=30_000,
     )
-    page.evaluate("() => window.MathJax.startup.promise.then(() => true)")
+    done = page.evaluate(
+        """() => Promise.race([window.MathJax.startup.promise.then(() => true),
+                              new Promise(r => setTimeout(() => r(false), 30000))])"""
+    )
+    assert done, "MathJax did not finish typesetting within 30 s"
 
 
 def assert_no_console_errors(page) -> None:
@@ -130,9 +134,11 @@ def test_page_content(page, base_url, screenshot_dir, index):
         img = images.nth(i)
         img.scroll_into_view_if_needed()
         src = img.get_attribute("src")
+        # wait until the browser is done with it (loaded or failed), 15 s at most
         img.evaluate(
-            """img => img.complete && img.naturalWidth > 0 ? true :
-               new Promise((ok, bad) => { img.onload = ok; img.onerror = bad; })"""
+            """img => img.complete || new Promise(done => {
+                   img.addEventListener('load', done); img.addEventListener('error', done);
+                   setTimeout(done, 15000); })"""
         )
         size = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
         assert size[0] > 0 and size[1] > 0, f"image {src} did not load: natural size {size}"
