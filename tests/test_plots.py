@@ -64,3 +64,24 @@ def test_filter_grid():
         plots.filter_grid(np.zeros((3, 3)), title="x")
     with pytest.raises(ValueError, match="channel"):
         plots.filter_grid(w, title="x", channel=2)
+
+
+def test_figure_alt_text_replaces_the_object_repr_in_a_notebook():
+    fig = plots.std_by_depth({"a": [1, 2]}, title="signal by depth", ylabel="std")
+    assert plots.figure_alt_text(fig) == "[figure: signal by depth]"
+    fig2, (a1, a2) = plt.subplots(1, 2)
+    a1.set_title("left")
+    a2.set_title("right")
+    assert plots.figure_alt_text(fig2) == "[figure: left; right]"
+    # Outside IPython nothing is registered ...
+    assert plots.register_notebook_alt_text() is False
+    # ... inside, a displayed figure's text/plain is its title, not "<Figure size ...>".
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        assert plots.register_notebook_alt_text() is True
+        data, _ = shell.display_formatter.format(fig)
+        assert data["text/plain"] == "[figure: signal by depth]"
+    finally:
+        InteractiveShell.clear_instance()

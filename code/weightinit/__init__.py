@@ -18,6 +18,19 @@ from . import initializers
 from .fans import fans, gain
 from .initializers import available, distribution, get
 
+
+def _register_alt_text() -> None:
+    # Only inside a Jupyter/IPython kernel: give figures a readable plain-text form.
+    import sys
+
+    if "IPython" in sys.modules:
+        from .plots import register_notebook_alt_text
+
+        register_notebook_alt_text()
+
+
+_register_alt_text()
+
 __all__ = ["available", "distribution", "fans", "gain", "get", "initializers"]
 __version__ = "0.1.0"
 del _fans_module

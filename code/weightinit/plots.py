@@ -13,7 +13,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["STYLE", "filter_grid", "layer_histograms", "learning_curves", "std_by_depth"]
+__all__ = [
+    "STYLE",
+    "figure_alt_text",
+    "filter_grid",
+    "layer_histograms",
+    "learning_curves",
+    "register_notebook_alt_text",
+    "std_by_depth",
+]
 
 #: rcParams applied by every helper
 STYLE = {
@@ -172,3 +180,50 @@ def filter_grid(weights, *, title: str, channel: int = 0, ncols: int = 8,
         fig.suptitle(title)
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="weight value")
     return fig
+
+
+def figure_alt_text(fig) -> str:
+    """A one-line text description of a figure: its title(s), for screen readers and logs.
+
+    ``"[figure: <suptitle>]"``, or the panel titles joined by ``"; "`` when the
+    figure has no overall title.
+    """
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    panels = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    return f"[figure: {suptitle or '; '.join(panels) or 'untitled'}]"
+
+
+def register_notebook_alt_text() -> bool:
+    """In a Jupyter kernel, show :func:`figure_alt_text` as a figure's plain-text form.
+
+    A notebook stores every displayed figure twice: as a PNG and as plain text. By
+    default the text is matplotlib's ``<Figure size ... with N Axes>``, an object
+    repr that tells a reader (or a text diff of the notebook) nothing. This swaps it
+    for the figure's title. It changes nothing outside IPython; returns whether it
+    was registered. Called when :mod:`weightinit` is imported.
+
+    The inline backend drops every formatter registered for ``Figure`` when it is
+    set up (at the first figure, or on ``%matplotlib inline``), so the backend is
+    set up first and the formatter is checked again before each cell runs.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the notebook tools
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from matplotlib.figure import Figure
+
+    plt.switch_backend(plt.get_backend())  # loads, and so sets up, the inline backend now
+    formatter = shell.display_formatter.formatters["text/plain"]
+
+    def ensure(*_args) -> None:
+        if Figure not in formatter.type_printers:
+            formatter.for_type(Figure, lambda fig, p, cycle: p.text(figure_alt_text(fig)))
+
+    ensure()
+    if not getattr(shell, "_weightinit_alt_text", False):
+        shell.events.register("pre_run_cell", ensure)
+        shell._weightinit_alt_text = True
+    return True
