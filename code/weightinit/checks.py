@@ -296,20 +296,34 @@ def check_initializer(fn, scheme, shape=None, *, seed=0, layout="torch", **schem
     return report.verdict("your initializer")
 
 
+def _student_array(report, fn, shape, seed, shape_message, shape_hint):
+    """Call ``fn(shape, rng)`` with a fresh generator; its float array, or None on a problem.
+
+    An exception, a non-numeric result or a wrong shape is reported (the wrong shape
+    with ``shape_message(got)`` and ``shape_hint``) and gives None.
+    """
+    ok, out = _call_student(report, fn, shape, np.random.default_rng(seed))
+    if not ok:
+        return None
+    arr = _as_float_array(report, out, "the returned value")
+    if arr is None:
+        return None
+    if arr.shape != shape:
+        report.line(False, shape_message(arr.shape))
+        report.hint(shape_hint)
+        return None
+    return arr
+
+
 def _check_determinism(report, fn, shape, seed, constant) -> bool:
     outs = []
     for s in (seed, seed, seed + 1):
-        ok, out = _call_student(report, fn, shape, np.random.default_rng(s))
-        if not ok:
-            return False
-        arr = _as_float_array(report, out, "the returned value")
+        arr = _student_array(
+            report, fn, shape, s,
+            lambda got: f"returned shape {got}, expected {shape}",
+            "return an array of exactly the shape you are given, e.g. rng.normal(0, std, size=shape).",
+        )  # fmt: skip
         if arr is None:
-            return False
-        if arr.shape != shape:
-            report.line(False, f"returned shape {arr.shape}, expected {shape}")
-            report.hint(
-                "return an array of exactly the shape you are given, e.g. rng.normal(0, std, size=shape)."
-            )
             return False
         outs.append(arr)
     report.line(True, f"returns an array of shape {shape}")
@@ -346,15 +360,12 @@ def _draw(report, fn, shape, seed):
     calls = max(1, math.ceil(MIN_DRAWS / size))
     parts = []
     for i in range(calls):
-        ok, out = _call_student(report, fn, shape, np.random.default_rng(seed + i))
-        if not ok:
-            return None
-        arr = _as_float_array(report, out, "the returned value")
+        arr = _student_array(
+            report, fn, shape, seed + i,
+            lambda got: f"for shape {shape} your function returned shape {got}",
+            "return an array of exactly the shape you are given.",
+        )  # fmt: skip
         if arr is None:
-            return None
-        if arr.shape != shape:
-            report.line(False, f"for shape {shape} your function returned shape {arr.shape}")
-            report.hint("return an array of exactly the shape you are given.")
             return None
         parts.append(arr.ravel())
     return np.concatenate(parts)
