@@ -12,7 +12,7 @@ from weightinit.stats import (
     max_pairwise_difference,
     saturated_fraction,
 )
-from weightinit.training import SGD, evaluate, train
+from weightinit.training import SGD, Adam, evaluate, train
 
 
 # --------------------------------------------------------------------------- data
@@ -216,3 +216,43 @@ def test_depth_profile_rejects_overflow_and_non_networks():
         depth_profile(net, np.ones((1, 2)))
     with pytest.raises(TypeError, match="Sequential"):
         depth_profile([Dense(2, 2)], np.ones((1, 2)))
+
+
+def _torch_like_adam_reference(p0, grads, lr, b1, b2, eps):
+    """Adam written out step by step from Kingma & Ba's Algorithm 1, for one array."""
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return p
+
+
+def test_adam_matches_algorithm_1():
+    net = Sequential([Dense(3, 2, rng=0)])
+    p0 = net.layers[0].params["W"].copy()
+    gen = np.random.default_rng(5)
+    grads = [gen.standard_normal(p0.shape) for _ in range(4)]
+    opt = Adam(net, lr=0.01, betas=(0.8, 0.95), eps=1e-6)
+    for g in grads:
+        net.layers[0].grads["W"] = g
+        net.layers[0].grads["b"] = np.zeros_like(net.layers[0].params["b"])
+        opt.step()
+    expected = _torch_like_adam_reference(p0, grads, 0.01, 0.8, 0.95, 1e-6)
+    np.testing.assert_allclose(net.layers[0].params["W"], expected, rtol=1e-12)
+    # the first step moves every weight by lr (the bias-corrected ratio is sign(g))
+    assert not np.allclose(expected, p0)
+
+
+def test_adam_trains_and_rejects_bad_arguments():
+    d = make_spirals(60, seed=0)
+    net = mlp([2, 32, 3], weight_init="he_normal", rng=0)
+    hist = train(net, d, epochs=30, lr=0.01, optimizer="adam", profile=False)
+    assert hist.train_loss[-1] < 0.6 * hist.train_loss[0]
+    net = Sequential([Dense(3, 2, rng=0)])
+    with pytest.raises(ValueError, match="betas"):
+        Adam(net, betas=(0.9, 1.0))
+    with pytest.raises(TypeError, match="betas"):
+        Adam(net, betas=0.9)
+    with pytest.raises(ValueError, match="optimizer"):
+        train(net, d, optimizer="rmsprop")

@@ -6,11 +6,12 @@ Modules, one idea each:
 * :mod:`weightinit.initializers` -- every initializer of the course, with a registry;
 * :mod:`weightinit.conv` -- vectorized ``conv2d`` forward and backward;
 * :mod:`weightinit.layers` -- layers, activations, losses and a sequential network;
-* :mod:`weightinit.training` -- SGD with momentum and a training loop with statistics;
+* :mod:`weightinit.training` -- SGD with momentum, Adam, and a training loop with statistics;
 * :mod:`weightinit.stats` -- per-layer activation/gradient statistics;
 * :mod:`weightinit.data` -- the handwritten-digits data and small synthetic sets;
 * :mod:`weightinit.plots` -- the figures the chapters repeat;
-* :mod:`weightinit.checks` -- self-checks students run on their own code.
+* :mod:`weightinit.checks` -- self-checks students run on their own code;
+* :mod:`weightinit.display` -- tables shown as HTML on the website, as text elsewhere.
 """
 
 from . import fans as _fans_module

@@ -1,4 +1,4 @@
-"""Stochastic gradient descent with momentum and a training loop that keeps records.
+"""Stochastic gradient descent with momentum, Adam, and a training loop that keeps records.
 
 :func:`train` returns a :class:`History`: the loss and accuracy per epoch on the
 training and test sets, the loss of every step, and a
@@ -21,7 +21,7 @@ from .initializers import as_generator
 from .layers import Sequential, softmax_cross_entropy
 from .stats import DepthProfile, depth_profile
 
-__all__ = ["SGD", "History", "evaluate", "train"]
+__all__ = ["SGD", "Adam", "History", "evaluate", "train"]
 
 
 class SGD:
@@ -55,6 +55,58 @@ class SGD:
             v = g.copy() if v is None else self.momentum * v + g
             self._velocity[(i, name)] = v
             p -= self.lr * v
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015) with optional L2 weight decay, as PyTorch's ``Adam``.
+
+    .. math::
+
+        g \\leftarrow \\nabla_\\theta L + \\lambda\\theta, \\quad
+        m \\leftarrow \\beta_1 m + (1-\\beta_1) g, \\quad
+        v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2, \\quad
+        \\theta \\leftarrow \\theta - \\eta\\,
+        \\frac{m / (1-\\beta_1^t)}{\\sqrt{v / (1-\\beta_2^t)} + \\epsilon}
+
+    The weight decay is added to the gradient (PyTorch's ``Adam``, not ``AdamW``) and, as
+    in :class:`SGD`, applies to the weights ``W`` only.
+    """
+
+    def __init__(self, net: Sequential, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):  # fmt: skip
+        if not isinstance(net, Sequential):
+            raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.net = net
+        self.lr = real(lr, "lr", positive=True)
+        self.beta1 = real(betas[0], "betas[0]", lower=0.0, upper=1.0)
+        self.beta2 = real(betas[1], "betas[1]", lower=0.0, upper=1.0)
+        if self.beta1 >= 1.0 or self.beta2 >= 1.0:
+            raise ValueError(f"betas must each be in [0, 1), got {tuple(betas)!r}")
+        self.eps = real(eps, "eps", positive=True)
+        self.weight_decay = real(weight_decay, "weight_decay", lower=0.0)
+        self._m: dict[tuple[int, str], np.ndarray] = {}
+        self._v: dict[tuple[int, str], np.ndarray] = {}
+        self.t = 0
+
+    def step(self) -> None:
+        """Update every parameter in place from the gradients of the last backward pass."""
+        self.t += 1
+        c1 = 1.0 - self.beta1**self.t
+        c2 = 1.0 - self.beta2**self.t
+        for i, name, p, g in self.net.parameters():
+            if g is None:
+                raise RuntimeError("Adam.step() called before a backward pass")
+            if self.weight_decay and name == "W":
+                g = g + self.weight_decay * p
+            key = (i, name)
+            m = self._m.get(key)
+            v = self._v.get(key)
+            m = (1 - self.beta1) * g if m is None else self.beta1 * m + (1 - self.beta1) * g
+            v = (1 - self.beta2) * g * g if v is None else self.beta2 * v + (1 - self.beta2) * g * g
+            self._m[key], self._v[key] = m, v
+            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
 @dataclass
@@ -107,6 +159,7 @@ def train(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
     rng=0,
+    optimizer: str = "sgd",
     profile: bool = True,
     probe_size: int = 256,
 ) -> History:
@@ -120,7 +173,9 @@ def train(
         ``X_train``, ``y_train``, ``X_test``, ``y_test``.
     epochs, batch_size : int
     lr, momentum, weight_decay : float
-        See :class:`SGD`.
+        See :class:`SGD` (``momentum`` is ignored by Adam).
+    optimizer : {"sgd", "adam"}
+        :class:`SGD` with momentum, or :class:`Adam` with its default betas and eps.
     rng : int or Generator
         Shuffles the minibatches; with a fixed seed training is reproducible.
     profile : bool
@@ -134,7 +189,12 @@ def train(
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     gen = as_generator(rng)
-    opt = SGD(net, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        opt = SGD(net, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    elif optimizer == "adam":
+        opt = Adam(net, lr=lr, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     hist = History()
     probe_x, probe_y = data.X_train[:probe_size], data.y_train[:probe_size]
 
