@@ -9,11 +9,21 @@ itself.
 from __future__ import annotations
 
 import math
+import warnings
 import re
 
 import numpy as np
 import pytest
-from weightinit.fans import LAYOUTS, NONLINEARITIES, check_shape, fans, gain, receptive_field
+from weightinit.fans import (
+    LAYOUTS,
+    NONLINEARITIES,
+    LayoutWarning,
+    check_shape,
+    fans,
+    gain,
+    looks_channels_last,
+    receptive_field,
+)
 
 # --------------------------------------------------------------------------- fans
 
@@ -228,7 +238,7 @@ def test_fans_rejects_non_integer_dims_with_type_error(shape, match):
         fans(shape)
 
 
-@pytest.mark.parametrize("layout", ["tf", "Torch", "channels_last", None, 0])
+@pytest.mark.parametrize("layout", ["tf", "channels_last", ""])
 def test_fans_rejects_unknown_layout(layout):
     expected = re.escape(f"layout must be one of {LAYOUTS}, got {layout!r}")
     with pytest.raises(ValueError, match=expected):
@@ -237,10 +247,41 @@ def test_fans_rejects_unknown_layout(layout):
         receptive_field((16, 8, 3, 3), layout)
 
 
+@pytest.mark.parametrize("layout", [0, b"torch", ["torch"]])
+def test_fans_non_string_layout_is_type_error(layout):
+    with pytest.raises(TypeError, match=r"layout must be a string, one of \('torch', 'keras'\)"):
+        fans((16, 8, 3, 3), layout=layout)
+
+
+@pytest.mark.parametrize("layout", ["Torch", "TORCH", "Keras"])
+def test_layout_is_case_insensitive(layout):
+    assert fans((16, 8, 3, 3), layout=layout) == fans((16, 8, 3, 3), layout=layout.lower())
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 16, 32), (1, 1, 64, 128), (5, 5, 3, 64), (3, 8, 16)])
+def test_channels_last_shape_with_default_layout_warns(shape):
+    assert looks_channels_last(shape)
+    with pytest.warns(LayoutWarning, match=r"looks like a Keras channels-last kernel"):
+        default = fans(shape)
+    # the default still means torch; an explicit layout never warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert default == fans(shape, layout="torch")
+        fans(shape, layout="keras")
+
+
+@pytest.mark.parametrize("shape", [(32, 16, 3, 3), (8, 1, 3, 3), (3, 3, 3, 3), (64, 128), (16, 8, 5)])
+def test_torch_shapes_do_not_warn(shape):
+    assert not looks_channels_last(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fans(shape)
+
+
 @pytest.mark.parametrize("name", ["gelu", "softplus", "", "relu6"])
 def test_gain_unknown_nonlinearity_lists_allowed_names(name):
     with pytest.raises(
-        ValueError, match=rf"unknown nonlinearity {re.escape(repr(name))}; allowed:"
+        ValueError, match=rf"nonlinearity must be one of \(.*\), got {re.escape(repr(name))}"
     ) as exc:
         gain(name)
     message = str(exc.value)
@@ -257,12 +298,57 @@ def test_gain_non_string_nonlinearity_is_type_error(name):
 @pytest.mark.parametrize("param", ["0.2", True, False, [0.2], 1j])
 def test_gain_non_numeric_leaky_relu_param_is_type_error(param):
     with pytest.raises(
-        TypeError, match=r"param \(the leaky_relu negative slope\) must be a real number"
+        TypeError, match=r"negative_slope \(the leaky_relu slope\) must be a real number"
     ):
         gain("leaky_relu", param)
 
 
 @pytest.mark.parametrize("param", [math.nan, math.inf, -math.inf, np.float64("nan")])
 def test_gain_non_finite_leaky_relu_slope_is_value_error(param):
-    with pytest.raises(ValueError, match=r"param \(the leaky_relu negative slope\) must be finite"):
+    with pytest.raises(ValueError, match=r"negative_slope \(the leaky_relu slope\) must be finite"):
         gain("leaky_relu", param)
+
+
+@pytest.mark.parametrize("slope", [1e200, -1e300])
+def test_gain_huge_slope_is_tiny_not_an_overflow_error(slope):
+    # sqrt(2 / (1 + a²)) ~ sqrt(2)/|a|, computed without squaring a
+    g = gain("leaky_relu", slope)
+    assert 0.0 <= g < 1e-199
+    assert math.isfinite(g)
+
+
+def test_gain_int_slope_beyond_float_range_is_value_error():
+    with pytest.raises(ValueError, match=r"negative_slope \(the leaky_relu slope\) must be finite"):
+        gain("leaky_relu", 10**400)
+
+
+def test_gain_param_is_a_deprecated_alias_of_negative_slope():
+    with pytest.warns(DeprecationWarning, match="negative_slope"):
+        assert gain("leaky_relu", param=0.2) == gain("leaky_relu", 0.2)
+    with pytest.raises(TypeError, match="give the slope once"):
+        gain("leaky_relu", 0.2, param=0.2)
+
+
+def test_gain_is_case_insensitive():
+    assert gain("Tanh") == gain("tanh") == 5.0 / 3.0
+    assert gain("LEAKY_RELU", 0.2) == gain("leaky_relu", negative_slope=0.2)
+
+
+def test_fans_module_is_callable_and_has_its_functions():
+    import weightinit as wi
+    import weightinit.fans as fans_module
+
+    assert wi.fans is fans_module
+    assert wi.fans((16, 8, 3, 3)) == fans_module.fans((16, 8, 3, 3)) == (72, 144)
+    assert wi.fans((3, 3, 8, 16), "keras") == (72, 144)
+    assert wi.fans.gain is gain
+
+
+@pytest.mark.parametrize("shape", [np.array(5), np.int64(5)])
+def test_zero_d_array_shape_is_a_one_dim_shape(shape):
+    assert check_shape(shape) == (5,)
+
+
+def test_two_d_array_shape_is_value_error():
+    with pytest.raises(ValueError, match=r"shape must be a flat sequence"):
+        check_shape(np.ones((2, 2), dtype=int))

@@ -2,7 +2,8 @@
 
 Modules, one idea each:
 
-* :mod:`weightinit.fans` -- fan-in/fan-out of dense and conv kernels, nonlinearity gains;
+* :mod:`weightinit.fans` -- fan-in/fan-out of dense and conv kernels, nonlinearity gains.
+  The module itself is callable: ``weightinit.fans(shape)`` is ``weightinit.fans.fans(shape)``;
 * :mod:`weightinit.initializers` -- every initializer of the course, with a registry;
 * :mod:`weightinit.conv` -- vectorized ``conv2d`` forward and backward;
 * :mod:`weightinit.layers` -- layers, activations, losses and a sequential network;
@@ -14,9 +15,8 @@ Modules, one idea each:
 * :mod:`weightinit.display` -- tables shown as HTML on the website, as text elsewhere.
 """
 
-from . import fans as _fans_module
-from . import initializers
-from .fans import fans, gain
+from . import fans, initializers
+from .fans import gain
 from .initializers import available, distribution, get
 
 
@@ -34,4 +34,3 @@ _register_alt_text()
 
 __all__ = ["available", "distribution", "fans", "gain", "get", "initializers"]
 __version__ = "0.1.0"
-del _fans_module

@@ -1,9 +1,21 @@
-"""Argument checks shared by the modules: one wording for every error message."""
+"""Argument checks shared by the modules: one wording for every error message.
+
+Conventions (see "API conventions" in CONTRIBUTING.md): a value of the wrong *type*
+raises :class:`TypeError`, a value of the right type outside what is allowed raises
+:class:`ValueError`; every message starts with the argument's name and says what is
+allowed.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+
+import numpy as np
+
+#: Largest array (in bytes) any function of the library agrees to allocate. Requests
+#: above it are refused with a ValueError before anything is allocated.
+MAX_BYTES = 2 * 1024**3
 
 
 def real(value, name: str, *, positive: bool = False, lower: float | None = None,
@@ -15,7 +27,10 @@ def real(value, name: str, *, positive: bool = False, lower: float | None = None
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond float range
+        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if positive and value <= 0:
@@ -34,3 +49,69 @@ def positive_int(value, name: str) -> int:
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return int(value)
+
+
+def boolean(value, name: str) -> bool:
+    """Return ``value`` if it is a ``bool`` (or numpy bool); anything else raises TypeError.
+
+    ``flat="no"`` is truthy in Python; here it is a mistake.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def choice(value, name: str, allowed) -> str:
+    """Return the lower-cased ``value`` if it is one of ``allowed`` (matched case-insensitively)."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {allowed}, got {type(value).__name__} "
+                        f"{value!r}")  # fmt: skip
+    key = value.lower()
+    if key not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return key
+
+
+def seed(value, name: str = "seed") -> int:
+    """A seed that must be a plain non-negative int (``None`` and Generators are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a non-negative int (the result is deterministic by design), "
+            f"got {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value}")
+    return int(value)
+
+
+def check_bytes(n_items: int, itemsize: int, name: str, what: str = "array") -> None:
+    """Refuse to allocate an ``n_items × itemsize`` array above :data:`MAX_BYTES`."""
+    nbytes = int(n_items) * int(itemsize)
+    if nbytes > MAX_BYTES:
+        raise ValueError(
+            f"{name} asks for a {what} of {nbytes / 1024**3:.3g} GiB, above the library's limit "
+            f"of {MAX_BYTES / 1024**3:g} GiB (weightinit._validate.MAX_BYTES); use a smaller {name}"
+        )
+
+
+def real_array(x, name: str, ndim: int | None = None, *, allow_empty: bool = False,
+               finite: bool = True) -> np.ndarray:  # fmt: skip
+    """``x`` as a real floating array; ``TypeError`` for non-numeric data, ``ValueError`` for
+    a wrong number of dimensions, an empty array (unless ``allow_empty``) or NaN/inf
+    (when ``finite``)."""
+    try:
+        x = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__}") from exc
+    if x.dtype == bool or not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
+    if not allow_empty and x.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    if finite and not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x

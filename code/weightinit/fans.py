@@ -28,11 +28,25 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
+import types
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["LAYOUTS", "NONLINEARITIES", "check_shape", "fans", "gain", "receptive_field"]
+from ._validate import choice
+
+__all__ = [
+    "LAYOUTS",
+    "NONLINEARITIES",
+    "LayoutWarning",
+    "check_shape",
+    "fans",
+    "gain",
+    "looks_channels_last",
+    "receptive_field",
+]
 
 LAYOUTS = ("torch", "keras")
 
@@ -74,6 +88,15 @@ def check_shape(shape, name: str = "shape", min_dims: int = 1) -> tuple[int, ...
     ValueError
         If it has fewer than ``min_dims`` entries or an entry is ``<= 0``.
     """
+    if isinstance(shape, np.ndarray):
+        if shape.ndim == 0:
+            shape = shape.item()
+        elif shape.ndim != 1:
+            raise ValueError(
+                f"{name} must be a flat sequence of positive integers, got a {shape.ndim}-D array"
+            )
+        else:
+            shape = shape.tolist()
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
@@ -100,28 +123,66 @@ def check_shape(shape, name: str = "shape", min_dims: int = 1) -> tuple[int, ...
     return tuple(out)
 
 
-def _check_layout(layout: str) -> str:
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    return layout
+class LayoutWarning(UserWarning):
+    """A shape read in the PyTorch layout (the default) looks like a Keras channels-last one."""
 
 
-def receptive_field(shape, layout: str = "torch") -> int:
+#: Largest kernel side the channels-last heuristic treats as "looks like a kernel".
+_KERNEL_SIDE = 7
+
+
+def looks_channels_last(shape) -> bool:
+    """Heuristic: does a conv shape look like Keras's ``(*kernel, in, out)`` layout?
+
+    True when the leading ``d = ndim - 2`` entries look like a kernel (all equal and
+    ``<= 7``) while the trailing ``d`` entries do not (not all equal, or ``> 7``), e.g.
+    ``(3, 3, 16, 32)`` or ``(1, 1, 64, 128)``. Dense shapes (2-D) are never flagged: there
+    the two layouts cannot be told apart.
+    """
+    shape = check_shape(shape, min_dims=2)
+    d = len(shape) - 2
+    if d == 0:
+        return False
+
+    def kernel_like(dims):
+        return len(set(dims)) == 1 and dims[0] <= _KERNEL_SIDE
+
+    return kernel_like(shape[:d]) and not kernel_like(shape[-d:])
+
+
+def _check_layout(layout, shape=None) -> str:
+    """``layout`` lower-cased; ``None`` means "torch", with a :class:`LayoutWarning` when
+    ``shape`` looks channels-last (pass ``layout="torch"`` explicitly to silence it)."""
+    if layout is None:
+        if shape is not None and looks_channels_last(shape):
+            warnings.warn(
+                f"shape {tuple(shape)} looks like a Keras channels-last kernel (*kernel, in, out) "
+                "but is read in the default PyTorch layout (out, in, *kernel); pass "
+                "layout='keras' if it is channels-last, or layout='torch' to silence this",
+                LayoutWarning,
+                stacklevel=3,
+            )
+        return "torch"
+    return choice(layout, "layout", LAYOUTS)
+
+
+def receptive_field(shape, layout: str | None = None) -> int:
     """Product of the spatial kernel sizes (1 for a dense weight).
 
     Parameters
     ----------
     shape : sequence of int
         Weight shape with at least 2 dimensions.
-    layout : {"torch", "keras"}
-        ``"torch"``: spatial dims are ``shape[2:]``; ``"keras"``: ``shape[:-2]``.
+    layout : {"torch", "keras"} or None
+        ``"torch"``: spatial dims are ``shape[2:]``; ``"keras"``: ``shape[:-2]``;
+        ``None`` (default): ``"torch"``, warning if the shape looks channels-last.
     """
     shape = check_shape(shape, min_dims=2)
-    spatial = shape[2:] if _check_layout(layout) == "torch" else shape[:-2]
+    spatial = shape[2:] if _check_layout(layout, shape) == "torch" else shape[:-2]
     return math.prod(spatial)
 
 
-def fans(shape, layout: str = "torch") -> tuple[int, int]:
+def fans(shape, layout: str | None = None) -> tuple[int, int]:
     """Return ``(fan_in, fan_out)`` of a dense or convolution weight.
 
     .. math::
@@ -137,8 +198,12 @@ def fans(shape, layout: str = "torch") -> tuple[int, int]:
     ----------
     shape : sequence of int
         At least two positive integers.
-    layout : {"torch", "keras"}, default "torch"
-        ``"torch"``: ``(out, in, *kernel)``; ``"keras"``: ``(*kernel, in, out)``.
+    layout : {"torch", "keras"} or None, default None
+        ``"torch"``: ``(out, in, *kernel)``; ``"keras"``: ``(*kernel, in, out)``
+        (case-insensitive). ``None`` reads the PyTorch layout but emits a
+        :class:`LayoutWarning` when the shape looks channels-last
+        (:func:`looks_channels_last`, e.g. ``(3, 3, 16, 32)``); an explicit
+        ``"torch"`` never warns.
 
     Returns
     -------
@@ -161,8 +226,7 @@ def fans(shape, layout: str = "torch") -> tuple[int, int]:
     (784, 10)
     """
     shape = check_shape(shape, min_dims=2)
-    if len(shape) < 2:  # pragma: no cover - check_shape enforces it
-        raise ValueError("shape needs at least 2 dimensions")
+    layout = _check_layout(layout, shape)
     k = receptive_field(shape, layout)
     if layout == "torch":
         c_out, c_in = shape[0], shape[1]
@@ -179,7 +243,7 @@ def _check_fan(n, name: str = "fan") -> float:
     return float(n)
 
 
-def gain(nonlinearity: str, param: float | None = None) -> float:
+def gain(nonlinearity: str, negative_slope: float | None = None, *, param=None) -> float:
     """Recommended gain for a nonlinearity, as PyTorch's ``nn.init.calculate_gain``.
 
     The gain :math:`g` multiplies the standard deviation of a variance-scaling
@@ -192,7 +256,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     sigmoid
     tanh                          :math:`5/3`
     relu                          :math:`\\sqrt{2}`
-    leaky_relu                    :math:`\\sqrt{2 / (1 + a^2)}`, ``a = param`` (default 0.01)
+    leaky_relu                    :math:`\\sqrt{2 / (1 + a^2)}`, ``a = negative_slope`` (0.01)
     selu                          :math:`3/4`
     ============================  =======================================
 
@@ -203,9 +267,12 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     Parameters
     ----------
     nonlinearity : str
-        One of :data:`NONLINEARITIES`.
+        One of :data:`NONLINEARITIES` (case-insensitive).
+    negative_slope : float, optional
+        Negative slope of ``leaky_relu`` (default 0.01, as PyTorch). Ignored for the
+        other names (as in PyTorch). The library's one name for the leaky slope.
     param : float, optional
-        Negative slope of ``leaky_relu``. Ignored for the other names (as in PyTorch).
+        Deprecated alias of ``negative_slope`` (PyTorch's name); keyword only.
 
     Raises
     ------
@@ -213,31 +280,47 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
         Unknown nonlinearity (the message lists the allowed names) or a
         non-finite slope.
     TypeError
-        A slope that is not a real number.
+        A nonlinearity that is not a string, or a slope that is not a real number.
     """
-    if not isinstance(nonlinearity, str):
-        raise TypeError(
-            f"nonlinearity must be a string, one of {NONLINEARITIES}, got {nonlinearity!r}"
+    if param is not None:
+        if negative_slope is not None:
+            raise TypeError("give the slope once: negative_slope, or its deprecated alias param")
+        warnings.warn(
+            "gain(..., param=) is deprecated: the slope is called negative_slope",
+            DeprecationWarning,
+            stacklevel=2,
         )
-    name = nonlinearity.lower()
-    if name in NONLINEARITIES and name not in ("tanh", "relu", "leaky_relu", "selu"):
-        return 1.0  # linear, identity, conv*, conv_transpose*, sigmoid
+        negative_slope = param
+    name = choice(nonlinearity, "nonlinearity", NONLINEARITIES)
     if name == "tanh":
         return 5.0 / 3.0
     if name == "relu":
         return math.sqrt(2.0)
-    if name == "leaky_relu":
-        if param is None:
-            slope = 0.01
-        elif isinstance(param, bool) or not isinstance(param, numbers.Real):
-            raise TypeError(
-                f"param (the leaky_relu negative slope) must be a real number, got {param!r}"
-            )
-        else:
-            slope = float(param)
-        if not math.isfinite(slope):
-            raise ValueError(f"param (the leaky_relu negative slope) must be finite, got {param!r}")
-        return math.sqrt(2.0 / (1.0 + slope**2))
     if name == "selu":
         return 3.0 / 4.0
-    raise ValueError(f"unknown nonlinearity {nonlinearity!r}; allowed: {', '.join(NONLINEARITIES)}")
+    if name != "leaky_relu":
+        return 1.0  # linear, identity, conv*, conv_transpose*, sigmoid
+    if negative_slope is None:
+        return math.sqrt(2.0 / (1.0 + 0.01**2))
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(
+            f"negative_slope (the leaky_relu slope) must be a real number, got {negative_slope!r}"
+        )
+    try:
+        slope = float(negative_slope)
+    except OverflowError:
+        slope = math.inf
+    if not math.isfinite(slope):
+        raise ValueError(f"negative_slope (the leaky_relu slope) must be finite, got {slope!r}")
+    # sqrt(2 / (1 + a^2)) without overflowing a^2 for huge slopes
+    return math.sqrt(2.0) / math.hypot(1.0, slope)
+
+
+class _FansModule(types.ModuleType):
+    """``weightinit.fans`` is this module; calling it calls :func:`fans` (a shortcut)."""
+
+    def __call__(self, shape, layout: str | None = None) -> tuple[int, int]:
+        return fans(shape, layout)
+
+
+sys.modules[__name__].__class__ = _FansModule

@@ -2,12 +2,29 @@
 
 Every initializer has the same call form::
 
-    w = initializer(shape, rng=None, *, <scheme parameters>, layout="torch", dtype=np.float64)
+    w = initializer(shape, *, rng=None, <scheme parameters>, layout=None, dtype=np.float64)
 
-* ``shape`` is the weight shape in the given ``layout`` (see :mod:`weightinit.fans`);
-* ``rng`` is a seed (``int``) or a :class:`numpy.random.Generator`; the same seed
-  always gives the same array (``None`` draws fresh entropy);
-* the result is a new :class:`numpy.ndarray` of ``dtype`` (a floating dtype).
+* ``shape`` is the weight shape in the given ``layout`` (see :mod:`weightinit.fans`;
+  ``layout=None`` reads the PyTorch layout and warns when the shape looks channels-last);
+* ``rng`` is **keyword-only**: a seed (``int``) or a :class:`numpy.random.Generator`; the
+  same seed always gives the same array (``None`` draws fresh entropy). A positional
+  second argument raises a :class:`TypeError`: in PyTorch ``xavier_uniform_(w, 2)``
+  means *gain* 2, and here it would silently have meant seed 2;
+* the result is a new :class:`numpy.ndarray` of ``dtype`` (a floating dtype), whose
+  entries lie within the distribution's documented :attr:`Distribution.bounds` in that
+  dtype (see "Dtypes" below).
+
+The one exception is :func:`torch_default_bias`, which needs the layer's ``fan_in`` as a
+required keyword (a bias has no fans of its own) and is therefore not in the registry.
+
+Dtypes
+------
+Values are drawn in float64 and cast. After the cast, entries that rounded outside the
+bounds of a bounded distribution (uniform, truncated normal) are clipped to the nearest
+representable value inside them, so ``float16`` draws respect the documented bounds. A
+distribution that overflows the dtype (any entry ``±inf``), or whose scale rounds to
+0 in the dtype (every draw would equal the mean), raises a :class:`ValueError`; a
+scale in the dtype's subnormal range draws with a :class:`RuntimeWarning` (precision lost).
 
 Almost every scheme is a special case of :func:`variance_scaling`: draw from a
 zero-mean distribution whose variance is ``scale / n`` with ``n`` a fan.  Each
@@ -41,13 +58,16 @@ import functools
 import inspect
 import math
 import numbers
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special as _special
 from scipy import stats as _stats
 
-from ._validate import real
+from ._validate import check_bytes, choice, real
 from .fans import _check_fan, check_shape, fans, gain
 
 __all__ = [
@@ -88,6 +108,20 @@ KERAS_TRUNCATION_STD = 0.87962566103423978
 
 MODES = ("fan_in", "fan_out", "fan_avg")
 DISTRIBUTIONS = ("uniform", "normal", "truncated_normal")
+KINDS = ("constant", "uniform", "normal", "truncated_normal")
+
+#: Smallest ``cutoff`` (in standard deviations) of a truncated normal. Below it the
+#: distribution is indistinguishable from a uniform of width ``2·cutoff·std``: use
+#: :func:`uniform`.
+MIN_CUTOFF = 0.01
+
+#: The truncated normal redraws out-of-range values (as TensorFlow does) for at most
+#: this many rounds and at most ``_MAX_REDRAW_FACTOR × size`` draws in total; whatever
+#: is still out of range then is drawn by inverse CDF on the truncated interval. For
+#: cutoffs >= 1 the redraw loop finishes long before (so the draws are those of plain
+#: redrawing); for tiny cutoffs the work stays bounded.
+_MAX_REDRAW_ROUNDS = 64
+_MAX_REDRAW_FACTOR = 8
 
 
 # --------------------------------------------------------------------------- helpers
@@ -114,7 +148,7 @@ def as_generator(rng) -> np.random.Generator:
 def _check_dtype(dtype) -> np.dtype:
     try:
         dt = np.dtype(dtype)
-    except TypeError as exc:
+    except Exception as exc:  # TypeError, or ValueError/SyntaxError for odd strings
         raise TypeError(f"dtype must be a numpy floating dtype, got {dtype!r}") from exc
     if not np.issubdtype(dt, np.floating):
         raise TypeError(
@@ -127,15 +161,12 @@ def _check_real(value, name: str, *, positive: bool = False, nonneg: bool = Fals
     return real(value, name, positive=positive, lower=0.0 if nonneg else None)
 
 
-def _choice(value, name: str, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
-    return value
+_choice = choice
 
 
 def _fan(shape, mode: str, layout: str) -> float:
-    fan_in, fan_out = fans(shape, layout)
     mode = _choice(mode, "mode", MODES)
+    fan_in, fan_out = fans(shape, layout)
     if mode == "fan_in":
         return fan_in
     if mode == "fan_out":
@@ -165,6 +196,28 @@ class Distribution:
     loc: float = 0.0
     scale: float = 0.0
     cutoff: float = 2.0
+
+    def __post_init__(self):
+        # Validate once, here: a Distribution that exists can be sampled.
+        kind = choice(self.kind, "kind", KINDS)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "loc", real(self.loc, "loc"))
+        if kind == "constant":
+            object.__setattr__(self, "scale", real(self.scale, "scale", lower=0.0))
+        else:
+            object.__setattr__(self, "scale", real(self.scale, "scale", positive=True))
+        cutoff = real(self.cutoff, "cutoff", positive=True)
+        if kind == "truncated_normal" and cutoff < MIN_CUTOFF:
+            raise ValueError(
+                f"cutoff must be >= {MIN_CUTOFF:g} (standard deviations), got {cutoff!r}; "
+                "a normal cut that close to its mean is a uniform: use uniform"
+            )
+        object.__setattr__(self, "cutoff", cutoff)
+        lo, hi = self.bounds
+        if kind != "normal" and not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(
+                f"scale {self.scale!r} (with loc {self.loc!r}) gives bounds beyond the float range"
+            )
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -210,26 +263,62 @@ class Distribution:
         raise ValueError("a constant has no continuous scipy distribution")
 
     def sample(self, shape, rng=None, dtype=np.float64) -> np.ndarray:
-        """Draw an array of ``shape`` (float64 draws, cast to ``dtype``)."""
+        """Draw an array of ``shape`` (float64 draws, cast to ``dtype``).
+
+        See "Dtypes" in the module docstring for what happens to values the dtype
+        cannot hold (bounded draws are clipped into their bounds; overflow and a scale
+        that rounds to 0 raise ValueError).
+        """
         shape = check_shape(shape)
         dt = _check_dtype(dtype)
+        check_bytes(math.prod(shape), 8, "shape", "float64 array")
         # Validate rng even for a constant (it draws nothing), so a bad seed is never ignored.
         gen = as_generator(rng)
         if self.kind == "constant":
-            return np.full(shape, self.loc, dtype=dt)
+            return self._cast(np.full(shape, self.loc), dt)
         if self.kind == "uniform":
             out = gen.uniform(self.loc - self.scale, self.loc + self.scale, size=shape)
         elif self.kind == "normal":
             out = gen.normal(self.loc, self.scale, size=shape)
         else:
-            # Redraw whatever falls outside the cut-off, as TensorFlow's truncated_normal does.
-            z = gen.standard_normal(size=shape)
-            bad = np.abs(z) > self.cutoff
-            while bad.any():
-                z[bad] = gen.standard_normal(size=int(bad.sum()))
-                bad = np.abs(z) > self.cutoff
-            out = self.loc + self.scale * z
-        return out.astype(dt, copy=False)
+            out = self.loc + self.scale * _truncated_standard_normal(gen, shape, self.cutoff)
+        return self._cast(out, dt)
+
+    def _cast(self, out: np.ndarray, dt: np.dtype) -> np.ndarray:
+        """Cast float64 draws to ``dt`` following the dtype policy of the module."""
+        with np.errstate(over="ignore"):
+            res = out.astype(dt, copy=False)
+        info = np.finfo(dt)
+        if not np.all(np.isfinite(res)):
+            raise ValueError(
+                f"dtype {dt.name} cannot hold these draws: {self} overflows its largest "
+                f"value {float(info.max):.4g}; use a smaller scale or a wider dtype"
+            )
+        if self.kind == "constant":
+            return res
+        scale_dt = abs(float(dt.type(self.scale)))
+        if scale_dt == 0.0:
+            raise ValueError(
+                f"dtype {dt.name} cannot hold these draws: the scale {self.scale:.4g} of {self} "
+                f"rounds to 0 in {dt.name} (smallest value {float(info.smallest_subnormal):.3g}),"
+                " so every draw would equal the mean; use a larger scale or a wider dtype"
+            )
+        if scale_dt < float(info.tiny):
+            warnings.warn(
+                f"the scale {self.scale:.4g} of {self} is subnormal in {dt.name} (below "
+                f"{float(info.tiny):.3g}): the draws lose precision",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if self.kind != "normal" and dt != np.float64:
+            lo, hi = self.bounds
+            lo_dt, hi_dt = dt.type(lo), dt.type(hi)
+            if float(lo_dt) < lo:
+                lo_dt = np.nextafter(lo_dt, dt.type(np.inf))
+            if float(hi_dt) > hi:
+                hi_dt = np.nextafter(hi_dt, dt.type(-np.inf))
+            np.clip(res, lo_dt, hi_dt, out=res)
+        return res
 
     def __str__(self) -> str:
         if self.kind == "constant":
@@ -240,6 +329,34 @@ class Distribution:
         if self.kind == "normal":
             return f"N({self.loc:g}, {self.scale:.6g}²)"
         return f"N({self.loc:g}, {self.scale:.6g}²) truncated at ±{self.cutoff:g}σ"
+
+
+def _truncated_standard_normal(gen: np.random.Generator, shape, cutoff: float) -> np.ndarray:
+    """Standard normal draws restricted to ``[-cutoff, cutoff]``, in bounded time.
+
+    Out-of-range values are redrawn, as TensorFlow's ``truncated_normal`` does, for at
+    most ``_MAX_REDRAW_ROUNDS`` rounds and ``_MAX_REDRAW_FACTOR × size`` draws; any
+    value still out of range is then drawn by inverse CDF,
+    ``Φ⁻¹(U(Φ(-c), Φ(c)))``, which always lands inside. For ``cutoff = 2`` (Keras) a
+    value needs more than 64 rounds with probability ``0.046⁶⁴``: the draws are those
+    of plain redrawing.
+    """
+    z = gen.standard_normal(size=shape)
+    bad = np.abs(z) > cutoff
+    n_bad = int(bad.sum())
+    budget = _MAX_REDRAW_FACTOR * z.size
+    rounds = 0
+    while n_bad and rounds < _MAX_REDRAW_ROUNDS and n_bad <= budget:
+        budget -= n_bad
+        rounds += 1
+        z[bad] = gen.standard_normal(size=n_bad)
+        bad = np.abs(z) > cutoff
+        n_bad = int(bad.sum())
+    if n_bad:
+        lo = _special.ndtr(-cutoff)
+        u = gen.uniform(lo, 1.0 - lo, size=n_bad)
+        z[bad] = np.clip(_special.ndtri(u), -cutoff, cutoff)
+    return z
 
 
 # --------------------------------------------------------------------------- registry
@@ -255,22 +372,47 @@ def _register(*names: str):
     return deco
 
 
+def _positional_trap(fn_name: str, args: tuple) -> TypeError:
+    """The error for ``init(shape, 2)``: the seed is keyword-only."""
+    return TypeError(
+        f"{fn_name}() takes the shape as its only positional argument, got {len(args)} more "
+        f"({', '.join(map(repr, args))}); pass the seed as a keyword, "
+        f"{fn_name}(shape, rng={args[0]!r}). The seed is keyword-only because in PyTorch "
+        f"a second positional argument is a parameter, not a seed "
+        f"(xavier_uniform_(w, 2) means gain=2): write gain=... or rng=... explicitly"
+    )
+
+
+def _check_params(fn_name: str, spec, params: dict) -> None:
+    """An unknown keyword raises TypeError naming it and the accepted ones."""
+    allowed = [p for p in inspect.signature(spec).parameters if p != "shape"]
+    for key in params:
+        if key not in allowed:
+            raise TypeError(
+                f"{fn_name}() got an unexpected keyword argument {key!r}; it accepts "
+                f"{', '.join(['rng', *allowed, 'dtype'])}"
+            )
+
+
 def _initializer(*aliases: str):
     """Turn a distribution builder ``spec(shape, **params) -> Distribution`` into an
-    initializer ``init(shape, rng=None, **params, dtype=float64) -> ndarray``.
+    initializer ``init(shape, *, rng=None, **params, dtype=float64) -> ndarray``.
 
     The builder stays reachable as ``init.distribution``.
     """
 
     def deco(spec):
         @functools.wraps(spec)
-        def init(shape, rng=None, *, dtype=np.float64, **params):
+        def init(shape, *args, rng=None, dtype=np.float64, **params):
+            if args:
+                raise _positional_trap(spec.__name__, args)
+            _check_params(spec.__name__, spec, params)
             shape = check_shape(shape)
             return spec(shape, **params).sample(shape, rng, dtype)
 
         sig = inspect.signature(spec)
         params = list(sig.parameters.values())
-        rng_param = inspect.Parameter("rng", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+        rng_param = inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)
         dtype_param = inspect.Parameter("dtype", inspect.Parameter.KEYWORD_ONLY, default=np.float64)
         init.__signature__ = sig.replace(
             parameters=[params[0], rng_param, *params[1:], dtype_param],
@@ -287,8 +429,61 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
+#: The frameworks' spellings that :func:`get` maps onto this library's schemes, keyed by
+#: the name lower-cased with underscores removed. Keras's class names map to the Keras
+#: behaviour: ``GlorotNormal``, ``HeNormal`` and ``LecunNormal`` draw *truncated*
+#: normals in Keras, so they map to the ``keras_*`` variants (which also default to
+#: Keras's channels-last layout). PyTorch's ``torch.nn.init`` names end in ``_``
+#: (``kaiming_uniform_``); with the ``_`` removed they are this library's names
+#: (``trunc_normal_`` maps to :func:`truncated_normal`, whose ``cutoff`` is in std
+#: units where PyTorch takes absolute bounds ``a, b``).
+KERAS_CLASS_NAMES = {
+    "glorotuniform": "glorot_uniform",
+    "glorotnormal": "keras_glorot_normal",
+    "heuniform": "he_uniform",
+    "henormal": "keras_he_normal",
+    "lecununiform": "lecun_uniform",
+    "lecunnormal": "keras_lecun_normal",
+    "randomuniform": "uniform",
+    "randomnormal": "normal",
+    "truncatednormal": "truncated_normal",
+    "variancescaling": "variance_scaling",
+    "orthogonal": "orthogonal",
+    "zeros": "zeros",
+    "ones": "ones",
+    "constant": "constant",
+}
+_TORCH_ALIASES = {"trunc_normal": "truncated_normal"}
+_PREFIXES = re.compile(r"^(tf\.)?(keras\.initializers\.|torch\.nn\.init\.|nn\.init\.|init\.)")
+
+
+def _resolve(name: str) -> str | None:
+    """The registry key for a library, PyTorch or Keras spelling, or None."""
+    stripped = _PREFIXES.sub("", name.strip())
+    key = stripped.lower()
+    if key in _REGISTRY:
+        return key
+    if "_" not in stripped and any(c.isupper() for c in stripped):
+        # a Keras class name such as "GlorotUniform" or "HeNormal"
+        return KERAS_CLASS_NAMES.get(key)
+    if key.endswith("_") and not key.endswith("__"):
+        # a PyTorch in-place name such as "kaiming_uniform_"
+        key = key[:-1]
+        key = _TORCH_ALIASES.get(key, key)
+        return key if key in _REGISTRY else None
+    return None
+
+
 def get(name) -> Callable:
     """Look an initializer up by name; a callable is returned unchanged.
+
+    Accepts this library's names (case-insensitive, see :func:`available`), PyTorch's
+    ``torch.nn.init`` names (``"kaiming_uniform_"``, ``"xavier_normal_"``,
+    ``"trunc_normal_"``) and Keras's class names (``"GlorotUniform"``, ``"HeNormal"``),
+    optionally prefixed by ``"torch.nn.init."`` or ``"keras.initializers."``. Keras
+    class names go to the Keras behaviour: ``"HeNormal"`` -> :func:`keras_he_normal`
+    (truncated, channels-last layout), see :data:`KERAS_CLASS_NAMES`. The snake-case
+    ``"he_normal"`` is this library's (the paper's, untruncated) scheme.
 
     Raises
     ------
@@ -300,10 +495,15 @@ def get(name) -> Callable:
     if callable(name):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"initializer must be a name (str) or a callable, got {name!r}")
-    key = name.lower()
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown initializer {name!r}; available: {', '.join(available())}")
+        raise TypeError(
+            f"initializer must be a name (str) or a callable, got {type(name).__name__} {name!r}"
+        )
+    key = _resolve(name)
+    if key is None:
+        raise ValueError(
+            f"unknown initializer {name!r}; available: {', '.join(available())} (also "
+            "PyTorch's names ending in '_' and Keras's class names such as 'HeNormal')"
+        )
     return _REGISTRY[key]
 
 
@@ -317,6 +517,7 @@ def distribution(name, shape, **params) -> Distribution:
     spec = getattr(init, "distribution", None)
     if spec is None:
         raise ValueError(f"initializer {name!r} does not draw entries from a fixed distribution")
+    _check_params(getattr(init, "__name__", str(name)), spec, params)
     return spec(check_shape(shape), **params)
 
 
@@ -352,6 +553,8 @@ def uniform(shape, *, low: float = -0.05, high: float = 0.05) -> Distribution:
     high = _check_real(high, "high")
     if not low < high:
         raise ValueError(f"uniform needs low < high, got low={low!r}, high={high!r}")
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low must be a finite float, got low={low!r}, high={high!r}")
     return Distribution("uniform", (low + high) / 2.0, (high - low) / 2.0)
 
 
@@ -369,6 +572,10 @@ def truncated_normal(
     shape, *, mean: float = 0.0, std: float = 0.05, cutoff: float = 2.0
 ) -> Distribution:
     """Normal ``N(mean, std²)`` with values beyond ``mean ± cutoff·std`` redrawn.
+
+    ``cutoff`` must be >= :data:`MIN_CUTOFF` (0.01). Sampling redraws out-of-range
+    values a bounded number of times, then uses the inverse CDF (see
+    :func:`_truncated_standard_normal`), so it always terminates.
 
     Defaults are Keras's ``TruncatedNormal`` (``std = 0.05``, cut at 2 std). Note
     that ``std`` is the standard deviation *before* truncation: the drawn values
@@ -392,7 +599,7 @@ def variance_scaling(
     scale: float = 1.0,
     mode: str = "fan_in",
     distribution: str = "truncated_normal",
-    layout: str = "torch",
+    layout: str | None = None,
 ) -> Distribution:
     """The general rule ``Var(w) = scale / n`` (Keras ``VarianceScaling``).
 
@@ -422,7 +629,7 @@ def variance_scaling(
         How to read fans off ``shape``.
     """
     scale = _check_real(scale, "scale", positive=True)
-    if distribution == "untruncated_normal":
+    if isinstance(distribution, str) and distribution.lower() == "untruncated_normal":
         distribution = "normal"
     distribution = _choice(distribution, "distribution", DISTRIBUTIONS)
     var = scale / _fan(shape, mode, layout)
@@ -434,7 +641,7 @@ def variance_scaling(
 
 
 @_initializer()
-def lecun_uniform(shape, *, layout: str = "torch") -> Distribution:
+def lecun_uniform(shape, *, layout: str | None = None) -> Distribution:
     """LeCun uniform: ``U(-a, a)``, ``a = sqrt(3 / fan_in)``, so ``Var(w) = 1/fan_in``.
 
     LeCun et al. (1998), "Efficient BackProp". Same as Keras ``lecun_uniform`` and
@@ -446,7 +653,7 @@ def lecun_uniform(shape, *, layout: str = "torch") -> Distribution:
 
 
 @_initializer()
-def lecun_normal(shape, *, layout: str = "torch") -> Distribution:
+def lecun_normal(shape, *, layout: str | None = None) -> Distribution:
     """LeCun normal: ``N(0, 1/fan_in)``, untruncated (LeCun et al., 1998).
 
     Keras's ``lecun_normal`` truncates: see :func:`keras_lecun_normal`.
@@ -454,8 +661,15 @@ def lecun_normal(shape, *, layout: str = "torch") -> Distribution:
     return variance_scaling.distribution(shape, mode="fan_in", distribution="normal", layout=layout)
 
 
+def _check_gain(gain) -> float:
+    g = _check_real(gain, "gain", positive=True)
+    if not math.isfinite(g * g):
+        raise ValueError(f"gain must be below 1e154 (gain² must be a finite float), got {g!r}")
+    return g
+
+
 @_initializer("xavier_uniform")
-def glorot_uniform(shape, *, gain: float = 1.0, layout: str = "torch") -> Distribution:
+def glorot_uniform(shape, *, gain: float = 1.0, layout: str | None = None) -> Distribution:
     """Glorot/Xavier uniform: ``U(-a, a)``, ``a = gain · sqrt(6 / (fan_in + fan_out))``.
 
     Glorot & Bengio (2010), their "normalized initialization"; ``Var(w) =
@@ -463,50 +677,67 @@ def glorot_uniform(shape, *, gain: float = 1.0, layout: str = "torch") -> Distri
     and, for ``gain = 1``, Keras ``glorot_uniform`` (Keras's default for Dense and
     Conv layers).
     """
-    g = _check_real(gain, "gain", positive=True)
+    g = _check_gain(gain)
     return variance_scaling.distribution(
         shape, scale=g * g, mode="fan_avg", distribution="uniform", layout=layout
     )
 
 
 @_initializer("xavier_normal")
-def glorot_normal(shape, *, gain: float = 1.0, layout: str = "torch") -> Distribution:
+def glorot_normal(shape, *, gain: float = 1.0, layout: str | None = None) -> Distribution:
     """Glorot/Xavier normal: ``N(0, gain² · 2/(fan_in + fan_out))``, untruncated.
 
     Equals PyTorch ``xavier_normal_``. Keras's ``glorot_normal`` truncates: see
     :func:`keras_glorot_normal`.
     """
-    g = _check_real(gain, "gain", positive=True)
+    g = _check_gain(gain)
     return variance_scaling.distribution(
         shape, scale=g * g, mode="fan_avg", distribution="normal", layout=layout
     )
 
 
-def _kaiming_std(shape, a, mode, nonlinearity, layout) -> float:
-    """PyTorch's ``gain(nonlinearity, a) / sqrt(fan)`` with ``fan`` of ``mode``."""
-    _choice(mode, "mode", ("fan_in", "fan_out"))
-    return gain(nonlinearity, a) / math.sqrt(_fan(shape, mode, layout))
+def _slope(negative_slope, a) -> float:
+    """The leaky slope: ``negative_slope``, or PyTorch's deprecated spelling ``a``."""
+    if a is not None:
+        if negative_slope != 0.0:
+            raise TypeError("give the slope once: negative_slope, or its deprecated alias a")
+        warnings.warn(
+            "a= is deprecated: the leaky slope is called negative_slope in this library",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        return _check_real(a, "a")
+    return _check_real(negative_slope, "negative_slope")
+
+
+def _kaiming_std(shape, slope, mode, nonlinearity, layout) -> float:
+    """PyTorch's ``gain(nonlinearity, slope) / sqrt(fan)`` with ``fan`` of ``mode``."""
+    mode = _choice(mode, "mode", ("fan_in", "fan_out"))
+    return gain(nonlinearity, slope) / math.sqrt(_fan(shape, mode, layout))
 
 
 @_initializer()
 def kaiming_uniform(
     shape,
     *,
-    a: float = 0.0,
+    negative_slope: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    layout: str = "torch",
+    layout: str | None = None,
+    a: float | None = None,
 ) -> Distribution:
     """He/Kaiming uniform, exactly as PyTorch ``kaiming_uniform_``.
 
-    ``U(-b, b)`` with ``b = gain(nonlinearity, a) · sqrt(3 / n)``, ``n`` the fan of
-    ``mode`` (``"fan_in"`` or ``"fan_out"``). With the defaults (``a = 0``,
+    ``U(-b, b)`` with ``b = gain(nonlinearity, negative_slope) · sqrt(3 / n)``, ``n``
+    the fan of ``mode`` (``"fan_in"`` or ``"fan_out"``). With the defaults (slope 0,
     leaky ReLU of slope 0 = ReLU) this is ``sqrt(6 / fan_in)`` (He et al., 2015).
-    With ``a = sqrt(5)`` it is PyTorch's default layer init, see
-    :func:`torch_default`.
+    With ``negative_slope = sqrt(5)`` it is PyTorch's default layer init, see
+    :func:`torch_default`. PyTorch calls the slope ``a``; ``a=`` is accepted as a
+    deprecated alias.
     """
+    slope = _slope(negative_slope, a)
     return Distribution(
-        "uniform", 0.0, math.sqrt(3.0) * _kaiming_std(shape, a, mode, nonlinearity, layout)
+        "uniform", 0.0, math.sqrt(3.0) * _kaiming_std(shape, slope, mode, nonlinearity, layout)
     )
 
 
@@ -514,22 +745,25 @@ def kaiming_uniform(
 def kaiming_normal(
     shape,
     *,
-    a: float = 0.0,
+    negative_slope: float = 0.0,
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
-    layout: str = "torch",
+    layout: str | None = None,
+    a: float | None = None,
 ) -> Distribution:
     """He/Kaiming normal, exactly as PyTorch ``kaiming_normal_``: ``N(0, gain²/n)``.
 
-    ``gain = gain(nonlinearity, a)``; for ReLU ``std = sqrt(2 / fan_in)``
-    (He et al., 2015). Untruncated.
+    ``gain = gain(nonlinearity, negative_slope)``; for ReLU ``std = sqrt(2 / fan_in)``
+    (He et al., 2015). Untruncated. ``a=`` (PyTorch's name) is a deprecated alias of
+    ``negative_slope``.
     """
-    return Distribution("normal", 0.0, _kaiming_std(shape, a, mode, nonlinearity, layout))
+    slope = _slope(negative_slope, a)
+    return Distribution("normal", 0.0, _kaiming_std(shape, slope, mode, nonlinearity, layout))
 
 
 @_initializer("msra_uniform")
 def he_uniform(
-    shape, *, mode: str = "fan_in", negative_slope: float = 0.0, layout: str = "torch"
+    shape, *, mode: str = "fan_in", negative_slope: float = 0.0, layout: str | None = None
 ) -> Distribution:
     """He uniform: ``U(-b, b)``, ``b = sqrt(6 / ((1 + α²) · n))``, ``n`` = fan of ``mode``.
 
@@ -539,13 +773,13 @@ def he_uniform(
     """
     slope = _check_real(negative_slope, "negative_slope")
     return kaiming_uniform.distribution(
-        shape, a=slope, mode=mode, nonlinearity="leaky_relu", layout=layout
+        shape, negative_slope=slope, mode=mode, nonlinearity="leaky_relu", layout=layout
     )
 
 
 @_initializer("msra_normal")
 def he_normal(
-    shape, *, mode: str = "fan_in", negative_slope: float = 0.0, layout: str = "torch"
+    shape, *, mode: str = "fan_in", negative_slope: float = 0.0, layout: str | None = None
 ) -> Distribution:
     """He normal: ``N(0, 2 / ((1 + α²) · n))``, untruncated (He et al., 2015).
 
@@ -554,7 +788,7 @@ def he_normal(
     """
     slope = _check_real(negative_slope, "negative_slope")
     return kaiming_normal.distribution(
-        shape, a=slope, mode=mode, nonlinearity="leaky_relu", layout=layout
+        shape, negative_slope=slope, mode=mode, nonlinearity="leaky_relu", layout=layout
     )
 
 
@@ -581,7 +815,7 @@ def keras_he_normal(shape, *, layout: str = "keras") -> Distribution:
 
 
 @_initializer("glorot_bengio_standard")
-def torch_default(shape, *, layout: str = "torch") -> Distribution:
+def torch_default(shape, *, layout: str | None = None) -> Distribution:
     """PyTorch's default weight init for ``nn.Linear`` and ``nn.Conv*d``.
 
     ``kaiming_uniform_(w, a=sqrt(5))``: the gain is ``sqrt(2/(1+5)) = sqrt(1/3)``, so
@@ -589,14 +823,19 @@ def torch_default(shape, *, layout: str = "torch") -> Distribution:
     ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``Var(w) = 1/(3·fan_in)``. This is
     also the "standard" heuristic Glorot & Bengio (2010) compare against.
     """
-    return kaiming_uniform.distribution(shape, a=math.sqrt(5.0), layout=layout)
+    return kaiming_uniform.distribution(shape, negative_slope=math.sqrt(5.0), layout=layout)
 
 
-def torch_default_bias(shape, rng=None, *, fan_in, dtype=np.float64) -> np.ndarray:
+def torch_default_bias(shape, *args, rng=None, fan_in, dtype=np.float64) -> np.ndarray:
     """PyTorch's default bias init for ``nn.Linear``/``nn.Conv*d``: ``U(±1/sqrt(fan_in))``.
 
-    ``fan_in`` is the fan-in of the layer's weight (the bias itself has no fans).
+    The documented exception to "every initializer has the same call form": ``fan_in``,
+    the fan-in of the layer's *weight*, is a required keyword (the bias itself has no
+    fans), so this function is not in the registry (:func:`get`). Otherwise the call form
+    is the common one: ``torch_default_bias((16,), rng=0, fan_in=72)``.
     """
+    if args:
+        raise _positional_trap("torch_default_bias", args)
     bound = 1.0 / math.sqrt(_check_fan(fan_in, "fan_in"))
     return Distribution("uniform", 0.0, bound).sample(shape, rng, dtype)
 
@@ -611,7 +850,7 @@ def _caffe_n(shape, variance_norm: str, layout: str) -> float:
 
 
 @_initializer()
-def caffe_xavier(shape, *, variance_norm: str = "fan_in", layout: str = "torch") -> Distribution:
+def caffe_xavier(shape, *, variance_norm: str = "fan_in", layout: str | None = None) -> Distribution:
     """Caffe's ``xavier`` filler: ``U(-sqrt(3/n), sqrt(3/n))``.
 
     ``n`` is ``fan_in`` by default (``variance_norm: FAN_IN``), or ``fan_out`` or
@@ -623,7 +862,7 @@ def caffe_xavier(shape, *, variance_norm: str = "fan_in", layout: str = "torch")
 
 
 @_initializer()
-def caffe_msra(shape, *, variance_norm: str = "fan_in", layout: str = "torch") -> Distribution:
+def caffe_msra(shape, *, variance_norm: str = "fan_in", layout: str | None = None) -> Distribution:
     """Caffe's ``msra`` filler: ``N(0, 2/n)``, ``n`` as in :func:`caffe_xavier`."""
     n = _caffe_n(shape, variance_norm, layout)
     return Distribution("normal", 0.0, math.sqrt(2.0 / n))
@@ -631,7 +870,8 @@ def caffe_msra(shape, *, variance_norm: str = "fan_in", layout: str = "torch") -
 
 # --------------------------------------------------------------------------- orthogonal
 @_register("orthogonal")
-def orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch", dtype=np.float64):
+def orthogonal(shape, *args, rng=None, gain: float = 1.0, layout: str | None = None,
+               dtype=np.float64):  # fmt: skip
     """(Semi-)orthogonal matrix times ``gain`` (Saxe et al., 2014).
 
     The weight is flattened to a matrix (``torch``: ``(shape[0], rest)`` as PyTorch
@@ -640,19 +880,42 @@ def orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch", dty
     are folded into ``Q`` so the result is uniformly (Haar) distributed. Rows (or
     columns, whichever are fewer) are orthonormal: ``W Wᵀ = gain² I``.
     """
+    if args:
+        raise _positional_trap("orthogonal", args)
     shape = check_shape(shape, min_dims=2)
     g = _check_real(gain, "gain", positive=True)
     dt = _check_dtype(dtype)
+    layout = "torch" if layout is None else _choice(layout, "layout", ("torch", "keras"))
+    # QR of an (m, k) matrix needs about three arrays of that size.
+    check_bytes(3 * math.prod(shape), 8, "shape", "QR factorisation")
     gen = as_generator(rng)
     if layout == "torch":
         rows, cols = shape[0], math.prod(shape[1:])
-    elif layout == "keras":
-        rows, cols = math.prod(shape[:-1]), shape[-1]
     else:
-        raise ValueError(f"layout must be one of ('torch', 'keras'), got {layout!r}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
     a = gen.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(a)
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return (g * q).reshape(shape).astype(dt, copy=False)
+    with np.errstate(over="ignore", under="ignore"):
+        out = (g * q).reshape(shape).astype(dt, copy=False)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"gain {g!r} overflows dtype {dt.name}: use a smaller gain")
+    if not np.any(out):
+        raise ValueError(f"gain {g!r} underflows dtype {dt.name} (every entry is 0)")
+    return out
+
+
+def _hide_varargs(fn):
+    """Show ``fn``'s signature without the ``*args`` that only exists to catch a positional
+    seed (see :func:`_positional_trap`)."""
+    sig = inspect.signature(fn)
+    fn.__signature__ = sig.replace(
+        parameters=[p for p in sig.parameters.values() if p.kind != p.VAR_POSITIONAL]
+    )
+    return fn
+
+
+_hide_varargs(orthogonal)
+_hide_varargs(torch_default_bias)
