@@ -149,7 +149,7 @@ def test_check_initializer_accepts_the_library_itself(capsys):
     from weightinit import initializers as wi
 
     for name in ("glorot_uniform", "he_normal", "lecun_uniform", "torch_default", "caffe_msra"):
-        ok, out = _run(capsys, check_initializer, lambda s, r, n=name: wi.get(n)(s, r), name)
+        ok, out = _run(capsys, check_initializer, lambda s, r, n=name: wi.get(n)(s, rng=r), name)
         assert ok, out
 
 

@@ -148,7 +148,7 @@ def test_whole_network_gradient():
 
 def test_initializer_plugs_in_by_name_and_by_function():
     a = Dense(30, 20, weight_init="he_normal", rng=7)
-    b = I.he_normal((20, 30), np.random.default_rng(7))
+    b = I.he_normal((20, 30), rng=np.random.default_rng(7))
     np.testing.assert_array_equal(a.params["W"], b)
     c = Conv2D(4, 6, 3, weight_init=lambda shape, rng: np.full(shape, 0.5), rng=0)
     assert c.params["W"].shape == (6, 4, 3, 3) and np.all(c.params["W"] == 0.5)

@@ -84,6 +84,7 @@ __all__ = [
     "glorot_uniform",
     "he_normal",
     "he_uniform",
+    "is_library_initializer",
     "kaiming_normal",
     "kaiming_uniform",
     "keras_glorot_normal",
@@ -374,10 +375,12 @@ def _register(*names: str):
 
 def _positional_trap(fn_name: str, args: tuple) -> TypeError:
     """The error for ``init(shape, 2)``: the seed is keyword-only."""
+    first = args[0]
+    example = repr(first) if isinstance(first, (numbers.Integral, type(None))) else "..."
     return TypeError(
         f"{fn_name}() takes the shape as its only positional argument, got {len(args)} more "
-        f"({', '.join(map(repr, args))}); pass the seed as a keyword, "
-        f"{fn_name}(shape, rng={args[0]!r}). The seed is keyword-only because in PyTorch "
+        f"(a {type(first).__name__}); pass the seed as a keyword, "
+        f"{fn_name}(shape, rng={example}). The seed is keyword-only because in PyTorch "
         f"a second positional argument is a parameter, not a seed "
         f"(xavier_uniform_(w, 2) means gain=2): write gain=... or rng=... explicitly"
     )
@@ -422,6 +425,12 @@ def _initializer(*aliases: str):
         return _register(spec.__name__, *aliases)(init)
 
     return deco
+
+
+def is_library_initializer(fn) -> bool:
+    """Whether ``fn`` is one of this library's registered initializers (which take the
+    seed as the keyword ``rng=``), as opposed to a user function ``f(shape, rng)``."""
+    return any(fn is f for f in _REGISTRY.values())
 
 
 def available() -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import warnings
 
 import numpy as np
 from scipy.special import expit
@@ -27,7 +28,7 @@ from scipy.special import expit
 from . import initializers as _init
 from ._validate import positive_int
 from .conv import conv2d, conv2d_backward, conv2d_output_shape
-from .fans import check_shape
+from .fans import LayoutWarning, check_shape
 
 __all__ = [
     "ACTIVATIONS",
@@ -87,13 +88,35 @@ class Layer:
 
 
 def _make_weight(init, shape, rng, init_kwargs, name):
+    """Draw a parameter with ``init`` (a registry name, a library initializer, or a user
+    function ``f(shape, rng, **init_kwargs)``) and check what comes back."""
     fn = _init.get(init)
-    w = fn(shape, rng, **(init_kwargs or {}))
-    w = np.asarray(w, dtype=np.float64)
+    if init_kwargs is not None and not isinstance(init_kwargs, dict):
+        raise TypeError(f"init_kwargs must be a dict or None, got {type(init_kwargs).__name__}")
+    try:
+        with warnings.catch_warnings():
+            # layers use the PyTorch layout by definition: no channels-last guess
+            warnings.simplefilter("ignore", LayoutWarning)
+            if _init.is_library_initializer(fn):
+                w = fn(shape, rng=rng, **(init_kwargs or {}))
+            else:
+                w = fn(shape, rng, **(init_kwargs or {}))
+    except ValueError as exc:
+        if name == "bias_init" and "at least 2 dimension" in str(exc):
+            raise ValueError(
+                f"bias_init {init!r} reads fans from a weight shape (>= 2 dims), but a bias has "
+                f"shape {tuple(shape)}: use 'zeros', 'ones', 'constant', 'normal', 'uniform' or "
+                "'truncated_normal' (or a function f(shape, rng))"
+            ) from exc
+        raise
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must return a real array, got {type(w).__name__}") from exc
     if w.shape != tuple(shape):
-        raise ValueError(f"{name} initializer returned shape {w.shape}, expected {tuple(shape)}")
+        raise ValueError(f"{name} returned shape {w.shape}, expected {tuple(shape)}")
     if not np.all(np.isfinite(w)):
-        raise ValueError(f"{name} initializer returned non-finite values")
+        raise ValueError(f"{name} returned non-finite values (NaN or inf)")
     return w
 
 
@@ -129,9 +152,7 @@ class Dense(Layer):
         gen = _init.as_generator(rng)
         shape = (self.out_features, self.in_features)
         self.params["W"] = _make_weight(weight_init, shape, gen, init_kwargs, "weight_init")
-        self.params["b"] = np.asarray(
-            _init.get(bias_init)((self.out_features,), gen), dtype=np.float64
-        )
+        self.params["b"] = _make_weight(bias_init, (self.out_features,), gen, None, "bias_init")
         self._x = None
 
     def forward(self, x, training=True):
@@ -191,9 +212,7 @@ class Conv2D(Layer):
         gen = _init.as_generator(rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.params["W"] = _make_weight(weight_init, shape, gen, init_kwargs, "weight_init")
-        self.params["b"] = np.asarray(
-            _init.get(bias_init)((self.out_channels,), gen), dtype=np.float64
-        )
+        self.params["b"] = _make_weight(bias_init, (self.out_channels,), gen, None, "bias_init")
         self._x = None
         # Validate stride/padding/dilation now rather than at the first forward pass
         # (on a nominal input far larger than any kernel).
