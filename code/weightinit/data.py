@@ -12,12 +12,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import boolean, positive_int, real, real_array
+from ._validate import seed as _seed
+
 __all__ = ["Dataset", "load_digits", "make_spirals"]
+
+
+def _labels(y, name: str, n: int, n_classes: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer array of class labels, got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) to match its X, got {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(
+            f"{name} must lie in [0, n_classes={n_classes}), got values in [{y.min()}, {y.max()}]"
+        )
+    return y.astype(np.int64, copy=False)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A train/test split. ``X`` arrays are float64, ``y`` arrays are int64 labels."""
+    """A train/test split. ``X`` arrays are float64, ``y`` arrays are int64 labels.
+
+    Checked on construction: ``X_train`` and ``X_test`` are finite real arrays with one
+    example per row and the same feature shape, each with at least one example;
+    ``y_*`` are integer labels in ``[0, n_classes)``, one per example;
+    ``n_classes >= 2``; ``name`` is a string.
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -25,6 +47,25 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
     name: str = ""
+
+    def __post_init__(self):
+        n_classes = positive_int(self.n_classes, "n_classes")
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
+        X_tr = real_array(self.X_train, "X_train")
+        X_te = real_array(self.X_test, "X_test")
+        if X_tr.ndim < 2 or X_te.ndim < 2 or X_tr.shape[1:] != X_te.shape[1:]:
+            raise ValueError(
+                "X_train and X_test must be (N, ...) arrays with the same feature shape, got "
+                f"{X_tr.shape} and {X_te.shape}"
+            )
+        y_tr = _labels(self.y_train, "y_train", len(X_tr), n_classes)
+        y_te = _labels(self.y_test, "y_test", len(X_te), n_classes)
+        for key, value in (("X_train", X_tr), ("y_train", y_tr), ("X_test", X_te),
+                           ("y_test", y_te), ("n_classes", n_classes)):  # fmt: skip
+            object.__setattr__(self, key, value)
 
     def __repr__(self) -> str:
         return (
@@ -34,17 +75,25 @@ class Dataset:
 
     def subset(self, n_train: int) -> Dataset:
         """The same data with only the first ``n_train`` training examples."""
-        if isinstance(n_train, bool) or not isinstance(n_train, numbers.Integral) or n_train <= 0:
-            raise ValueError(f"n_train must be a positive integer, got {n_train!r}")
+        n_train = positive_int(n_train, "n_train")
         return Dataset(self.X_train[:n_train], self.y_train[:n_train], self.X_test, self.y_test,
                        self.n_classes, self.name)  # fmt: skip
 
 
-def _check_fraction(test_size):
+def _check_fraction(test_size, n_total: int, n_classes: int = 1):
+    """``test_size`` in (0, 1) leaving at least ``n_classes`` examples in each split."""
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
         raise TypeError(f"test_size must be a float in (0, 1), got {test_size!r}")
     if not 0.0 < float(test_size) < 1.0:
         raise ValueError(f"test_size must be a float in (0, 1), got {test_size!r}")
+    n_test = round(float(test_size) * n_total)
+    if n_test < n_classes or n_total - n_test < n_classes:
+        raise ValueError(
+            f"test_size={test_size!r} of {n_total} examples leaves {n_test} for testing and "
+            f"{n_total - n_test} for training; each split needs at least {n_classes} "
+            f"(one per class): use a test_size in [{n_classes / n_total:.3g}, "
+            f"{1 - n_classes / n_total:.3g}]"
+        )
     return float(test_size)
 
 
@@ -60,8 +109,11 @@ def load_digits(*, test_size: float = 0.25, seed: int = 0, flat: bool = False,
     Parameters
     ----------
     test_size : float in (0, 1)
-    seed : int
-        Seed of the shuffle before the split.
+        Both splits must keep at least one example per class.
+    seed : int >= 0
+        Seed of the shuffle before the split. Only a plain int: ``None`` (fresh
+        entropy) would silently change the split, so it is refused (``seed`` names an
+        int-only seed in this library, ``rng`` an int or Generator).
     flat : bool
         ``False``: images of shape ``(N, 1, 8, 8)`` (the layout conv layers use);
         ``True``: vectors of shape ``(N, 64)``.
@@ -69,7 +121,10 @@ def load_digits(*, test_size: float = 0.25, seed: int = 0, flat: bool = False,
     from sklearn.datasets import load_digits as _sk_load_digits
     from sklearn.model_selection import train_test_split
 
-    test_size = _check_fraction(test_size)
+    seed = _seed(seed, "seed")
+    flat = boolean(flat, "flat")
+    standardize = boolean(standardize, "standardize")
+    test_size = _check_fraction(test_size, 1797, 10)
     bunch = _sk_load_digits()
     X = bunch.images.astype(np.float64) / 16.0
     y = bunch.target.astype(np.int64)
@@ -89,13 +144,21 @@ def make_spirals(n_per_class: int = 200, *, n_classes: int = 3, noise: float = 0
 
     Point ``t ∈ [0, 1)`` of arm ``k`` sits at radius ``t`` and angle
     ``4t + 2πk/K`` plus Gaussian noise of std ``noise`` on the angle.
+
+    ``noise`` must be finite and ``>= 0``; ``seed`` a plain int (see :func:`load_digits`);
+    ``test_size`` must leave at least one example per class in each split; the total
+    ``n_per_class · n_classes`` is limited to 10⁷ points.
     """
-    for name, value, low in (("n_per_class", n_per_class, 2), ("n_classes", n_classes, 2)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a non-negative number, got {noise!r}")
-    test_size = _check_fraction(test_size)
+    for name, value in (("n_per_class", n_per_class), ("n_classes", n_classes)):
+        if positive_int(value, name) < 2:
+            raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
+    if n_per_class * n_classes > 10**7:
+        raise ValueError(
+            f"n_per_class * n_classes must be <= 10**7 points, got {n_per_class * n_classes}"
+        )
+    noise = real(noise, "noise", lower=0.0)
+    seed = _seed(seed, "seed")
+    test_size = _check_fraction(test_size, n_per_class * n_classes, n_classes)
     gen = np.random.default_rng(seed)
     t = np.tile(np.linspace(0.0, 1.0, n_per_class, endpoint=False), n_classes)
     k = np.repeat(np.arange(n_classes), n_per_class)

@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ._validate import positive_int, real_array
+
 __all__ = [
     "STYLE",
     "figure_alt_text",
@@ -39,6 +41,29 @@ STYLE = {
 }
 
 
+def _mapping(value, name: str) -> dict:
+    """A non-empty mapping label -> data; labels must be strings."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping label -> values, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} must contain at least one entry")
+    for label in value:
+        if not isinstance(label, str):
+            raise TypeError(f"{name} labels must be strings, got {type(label).__name__} {label!r}")
+    return dict(value)
+
+
+def _text(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _curve(values, name: str) -> np.ndarray:
+    """A non-empty, finite 1-D curve (see the NaN and empty-input policies in CONTRIBUTING)."""
+    return real_array(values, name, ndim=1).astype(float)
+
+
 def _colors(n: int):
     cmap = plt.get_cmap("viridis")
     return [cmap(x) for x in np.linspace(0.05, 0.9, max(n, 1))]
@@ -54,13 +79,18 @@ def std_by_depth(curves: Mapping[str, Sequence[float]], *, title: str, ylabel: s
     curves : mapping label -> values (layer 1 first)
     reference : float, optional
         Draw a dashed horizontal line (e.g. at 1, the variance-preserving target).
+
+    Every curve must be a non-empty, finite 1-D sequence (``ValueError`` otherwise).
     """
+    curves = {k: _curve(v, f"curves[{k!r}]") for k, v in _mapping(curves, "curves").items()}
+    title, ylabel, xlabel = _text(title, "title"), _text(ylabel, "ylabel"), _text(xlabel, "xlabel")
+    if reference is not None:
+        reference = float(real_array(reference, "reference"))
     with plt.rc_context(STYLE):
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.4, 3.8))
         fig = ax.figure
         for label, values in curves.items():
-            values = np.asarray(values, dtype=float)
             ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label)
         if reference is not None:
             ax.axhline(reference, color="k", ls="--", lw=1, label=f"reference {reference:g}")
@@ -90,9 +120,31 @@ def layer_histograms(groups: Mapping[str, Sequence[np.ndarray]], *, title: str,
     layers : indices of the layers to show (default: all)
     value_range : histogram range; default spans all the data
     """
-    groups = dict(groups)
-    if not groups:
-        raise ValueError("groups must contain at least one entry")
+    groups = _mapping(groups, "groups")
+    title, xlabel = _text(title, "title"), _text(xlabel, "xlabel")
+    bins = positive_int(bins, "bins")
+    for label, arrays in groups.items():
+        if isinstance(arrays, np.ndarray) or not isinstance(arrays, Sequence) or not arrays:
+            raise TypeError(
+                f"groups[{label!r}] must be a non-empty list of arrays (one per layer), "
+                f"got {type(arrays).__name__}"
+            )
+        groups[label] = [real_array(a, f"groups[{label!r}][{i}]") for i, a in enumerate(arrays)]
+        if layers is not None:
+            for i in layers:
+                if isinstance(i, bool) or not isinstance(i, int | np.integer):
+                    raise TypeError(f"layers must be integers, got {i!r}")
+                if not 0 <= i < len(arrays):
+                    raise ValueError(
+                        f"layers must be indices in [0, {len(arrays)}) for groups[{label!r}], "
+                        f"got {i}"
+                    )
+    if value_range is not None:
+        lo_hi = real_array(value_range, "value_range", ndim=1)
+        if lo_hi.shape != (2,) or not lo_hi[0] < lo_hi[1]:
+            raise ValueError(f"value_range must be a pair (low, high) with low < high, "
+                             f"got {value_range!r}")  # fmt: skip
+        value_range = (float(lo_hi[0]), float(lo_hi[1]))
     if value_range is None:
         lo = min(float(np.min(a)) for arrays in groups.values() for a in arrays)
         hi = max(float(np.max(a)) for arrays in groups.values() for a in arrays)
@@ -126,12 +178,32 @@ def learning_curves(histories: Mapping[str, object], *, metric: str = "train_los
     band : optional mapping label -> (low, high) sequences drawn as a shaded band
         (for a mean ± std over seeds)
     """
+    histories = _mapping(histories, "histories")
+    metric, title = _text(metric, "metric"), _text(title, "title")
+    if ylabel is not None:
+        ylabel = _text(ylabel, "ylabel")
+    curves = {}
+    for label, hist in histories.items():
+        if hasattr(hist, "train_loss") and not hasattr(hist, metric):  # a History
+            raise ValueError(f"metric must be an attribute of History, got {metric!r}")
+        values = getattr(hist, metric) if hasattr(hist, metric) else hist
+        curves[label] = _curve(values, f"histories[{label!r}]")
+    if band is not None:
+        band = _mapping(band, "band")
+        for label, pair in band.items():
+            if not isinstance(pair, Sequence) or len(pair) != 2:
+                raise TypeError(f"band[{label!r}] must be a pair (low, high) of sequences")
+            lo, hi = (_curve(v, f"band[{label!r}]") for v in pair)
+            if label in curves and not len(lo) == len(hi) == len(curves[label]):
+                raise ValueError(
+                    f"band[{label!r}] must have {len(curves[label])} values per side like its "
+                    f"curve, got {len(lo)} and {len(hi)}"
+                )
     with plt.rc_context(STYLE):
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.4, 3.8))
         fig = ax.figure
-        for label, hist in histories.items():
-            values = np.asarray(getattr(hist, metric) if hasattr(hist, metric) else hist, float)
+        for label, values in curves.items():
             x = np.arange(len(values))
             (line,) = ax.plot(x, values, label=label)
             if band and label in band:
@@ -154,9 +226,15 @@ def filter_grid(weights, *, title: str, channel: int = 0, ncols: int = 8,
     One small image per filter, a shared diverging colour scale (blue negative,
     red positive) and a colour bar as the legend.
     """
-    w = np.asarray(weights, dtype=float)
+    w = real_array(weights, "weights").astype(float)
+    title = _text(title, "title")
+    ncols = positive_int(ncols, "ncols")
     if w.ndim != 4:
         raise ValueError(f"weights must have shape (F, C, kh, kw), got {w.shape}")
+    if isinstance(channel, bool) or not isinstance(channel, int | np.integer):
+        raise TypeError(f"channel must be an integer, got {type(channel).__name__} {channel!r}")
+    if w.shape[0] > 1024:
+        raise ValueError(f"weights has {w.shape[0]} filters; filter_grid draws at most 1024")
     if not 0 <= channel < w.shape[1]:
         raise ValueError(f"channel must be in [0, {w.shape[1]}), got {channel}")
     k = w[:, channel]

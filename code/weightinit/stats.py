@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validate import boolean, real_array
+from .fans import NONLINEARITIES
 from .initializers import as_generator
 from .layers import Sequential, softmax_cross_entropy
 
@@ -28,13 +30,32 @@ __all__ = [
 SATURATION = 0.99
 
 
+def _nonlinearity(nonlinearity) -> str | None:
+    """``None`` or a name of :data:`weightinit.fans.NONLINEARITIES`, lower-cased."""
+    if nonlinearity is None:
+        return None
+    if not isinstance(nonlinearity, str):
+        raise TypeError(
+            f"nonlinearity must be None or a string, one of {NONLINEARITIES}, "
+            f"got {type(nonlinearity).__name__} {nonlinearity!r}"
+        )
+    key = nonlinearity.lower()
+    if key not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be None or one of {NONLINEARITIES}, got {nonlinearity!r}")
+    return key
+
+
 def saturated_fraction(a, nonlinearity: str | None) -> float:
     """Fraction of entries in the flat tails of a squashing nonlinearity.
 
     ``tanh``: ``|a| > 0.99``; ``sigmoid``: ``a < 0.01`` or ``a > 0.99``; 0 for
-    every other nonlinearity (they have no saturated regime).
+    every other nonlinearity (they have no saturated regime). ``nonlinearity`` is
+    ``None`` or a name of :data:`weightinit.fans.NONLINEARITIES`, case-insensitive
+    (an unknown name raises instead of silently counting 0). ``a`` must be a
+    non-empty real array; NaN entries raise (see "API conventions" in CONTRIBUTING).
     """
-    a = np.asarray(a)
+    nonlinearity = _nonlinearity(nonlinearity)
+    a = real_array(a, "a")
     if nonlinearity == "tanh":
         return float(np.mean(np.abs(a) > SATURATION))
     if nonlinearity == "sigmoid":
@@ -46,9 +67,13 @@ def activation_summary(a, nonlinearity: str | None = None) -> dict:
     """Mean, std, fraction of zeros, of dead units and of saturated entries of ``a``.
 
     A *unit* is one feature (one entry of ``a[n]``); it is dead when it is exactly
-    zero for every example of the batch (the first axis).
+    zero for every example of the batch (the first axis). ``a`` must be a non-empty,
+    finite real array with at least one dimension.
     """
-    a = np.asarray(a)
+    nonlinearity = _nonlinearity(nonlinearity)
+    a = real_array(a, "a")
+    if a.ndim < 1:
+        raise ValueError("a must have at least 1 dimension (examples on axis 0), got a scalar")
     flat = a.reshape(a.shape[0], -1)
     return {
         "mean": float(a.mean()),
@@ -126,10 +151,14 @@ def depth_profile(net: Sequential, x, y=None, *, rng=0, keep_activations: bool =
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
+    if not net.weighted_layers:
+        raise ValueError("net must contain at least one weighted layer (Dense or Conv2D)")
+    x = real_array(x, "x")  # refuses an empty batch and NaN/inf inputs
+    keep_activations = boolean(keep_activations, "keep_activations")
     out = net.forward(x, training=False, keep=True)
     if not np.all(np.isfinite(out)):
         raise FloatingPointError(
-            "the network output is not finite: the activations overflowed; "
+            "the network output is not finite although x is: the activations overflowed; "
             "inspect the statistics of the earlier layers"
         )
     loss = None
@@ -177,7 +206,7 @@ def max_pairwise_difference(weights) -> float:
     which is 0 exactly when every filter equals every other one: the symmetry
     that constant initialization can never break.
     """
-    w = np.asarray(weights, dtype=float)
+    w = real_array(weights, "weights")
     if w.ndim < 2:
         raise ValueError(f"weights must have the units on axis 0 and >= 2 dims, got {w.shape}")
     flat = w.reshape(w.shape[0], -1)
