@@ -43,6 +43,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._validate import check_bytes
+
 __all__ = ["conv2d", "conv2d_backward", "conv2d_output_shape"]
 
 
@@ -140,6 +142,11 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     p = _pair(padding, "padding", 0)
     d = _pair(dilation, "dilation", 1)
     out_hw = _output_hw(x_shape[2:], w_shape[2:], s, p, d)
+    # Refuse before allocating: the padded input and the im2col matrix (float64).
+    n, c, h, w = x_shape
+    padded = n * c * (h + 2 * p[0]) * (w + 2 * p[1])
+    cols = n * c * w_shape[2] * w_shape[3] * out_hw[0] * out_hw[1]
+    check_bytes(max(padded, cols), 8, "padding", "padded input or im2col matrix (for this x, w)")
     return s, p, d, out_hw
 
 

@@ -859,7 +859,9 @@ def _caffe_n(shape, variance_norm: str, layout: str) -> float:
 
 
 @_initializer()
-def caffe_xavier(shape, *, variance_norm: str = "fan_in", layout: str | None = None) -> Distribution:
+def caffe_xavier(
+    shape, *, variance_norm: str = "fan_in", layout: str | None = None
+) -> Distribution:
     """Caffe's ``xavier`` filler: ``U(-sqrt(3/n), sqrt(3/n))``.
 
     ``n`` is ``fan_in`` by default (``variance_norm: FAN_IN``), or ``fan_out`` or

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import initializers as _init
-from ._validate import positive_int
+from ._validate import choice, positive_int, real_array
 from .conv import conv2d, conv2d_backward, conv2d_output_shape
 from .fans import LayoutWarning, check_shape
 
@@ -40,6 +40,7 @@ __all__ = [
     "Layer",
     "LeakyReLU",
     "MaxPool2D",
+    "NonFiniteError",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -53,14 +54,17 @@ __all__ = [
 
 
 def _check_array(x, name: str, ndim: int | None = None) -> np.ndarray:
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
-    if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
-    return x
+    """A non-empty, finite, real array (the library's NaN and empty-input policies)."""
+    return real_array(x, name, ndim)
+
+
+class NonFiniteError(ValueError, FloatingPointError):
+    """Finite inputs produced NaN/inf inside a network (the activations overflowed).
+
+    A :class:`ValueError` (like every error of the library) and a
+    :class:`FloatingPointError` (what it is); :func:`weightinit.training.train` turns it
+    into ``History.diverged``.
+    """
 
 
 # --------------------------------------------------------------------------- base
@@ -82,6 +86,23 @@ class Layer:
 
     def __call__(self, x, training: bool = True):
         return self.forward(x, training)
+
+    def _check_dy(self, dy) -> np.ndarray:
+        """``dy`` for :meth:`backward`: forward must have run, and ``dy`` must be a finite
+        real array of the shape of the last forward output."""
+        shape = getattr(self, "_y_shape", None)
+        if shape is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward(dy) called before forward(x): "
+                "run forward first (backward needs what forward stored)"
+            )
+        dy = real_array(dy, "dy", allow_empty=True)
+        if dy.shape != shape:
+            raise ValueError(
+                f"dy must have the shape of {type(self).__name__}'s forward output {shape}, "
+                f"got {dy.shape}"
+            )
+        return dy
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -162,9 +183,11 @@ class Dense(Layer):
                 f"Dense input has {x.shape[1]} features, layer expects in_features={self.in_features}"
             )
         self._x = x
+        self._y_shape = (x.shape[0], self.out_features)
         return x @ self.params["W"].T + self.params["b"]
 
     def backward(self, dy):
+        dy = self._check_dy(dy)
         self.grads["W"] = dy.T @ self._x
         self.grads["b"] = dy.sum(axis=0)
         return dy @ self.params["W"]
@@ -221,11 +244,12 @@ class Conv2D(Layer):
     def forward(self, x, training=True):
         x = _check_array(x, "Conv2D input", ndim=4)
         self._x = x
-        return conv2d(
-            x, self.params["W"], self.params["b"], self.stride, self.padding, self.dilation
-        )
+        y = conv2d(x, self.params["W"], self.params["b"], self.stride, self.padding, self.dilation)
+        self._y_shape = y.shape
+        return y
 
     def backward(self, dy):
+        dy = self._check_dy(dy)
         dx, dw, db = conv2d_backward(
             dy, self._x, self.params["W"], self.stride, self.padding, self.dilation
         )
@@ -243,12 +267,14 @@ class Conv2D(Layer):
 # --------------------------------------------------------------------------- activations
 class _Activation(Layer):
     def forward(self, x, training=True):
-        x = np.asarray(x)
+        x = _check_array(x, f"{type(self).__name__} input")
         self._x = x
         self._y = self._f(x)
+        self._y_shape = x.shape
         return self._y
 
     def backward(self, dy):
+        dy = self._check_dy(dy)
         return dy * self._df()
 
     def __repr__(self):
@@ -355,12 +381,15 @@ ACTIVATIONS = {
 
 def activation(name, **kwargs) -> Layer:
     """Make an activation layer by name (``relu``, ``leaky_relu``, ``tanh``,
-    ``sigmoid``, ``selu``, ``identity``/``linear``); a :class:`Layer` passes through."""
+    ``sigmoid``, ``selu``, ``identity``/``linear``, case-insensitive); a :class:`Layer`
+    passes through. ``kwargs`` go to the layer (``negative_slope`` for leaky_relu)."""
     if isinstance(name, Layer):
         return name
-    if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name.lower()](**kwargs)
+    key = choice(name, "name (the activation)", tuple(ACTIVATIONS))
+    try:
+        return ACTIVATIONS[key](**kwargs)
+    except TypeError as exc:
+        raise TypeError(f"activation {key!r} does not accept {sorted(kwargs)}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- shape layers
@@ -368,11 +397,15 @@ class Flatten(Layer):
     """``(N, ...) -> (N, prod(...))``."""
 
     def forward(self, x, training=True):
-        x = np.asarray(x)
+        x = _check_array(x, "Flatten input")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten input must have a batch axis and >= 2 dims, got {x.shape}")
         self._shape = x.shape
+        self._y_shape = (x.shape[0], math.prod(x.shape[1:]))
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dy):
+        dy = self._check_dy(dy)
         return dy.reshape(self._shape)
 
 
@@ -399,9 +432,11 @@ class MaxPool2D(Layer):
         y = blocks.max(axis=(3, 5))
         self._mask = blocks == y[:, :, :, None, :, None]
         self._shape = x.shape
+        self._y_shape = y.shape
         return y
 
     def backward(self, dy):
+        dy = self._check_dy(dy)
         n, c, _h, _w = self._shape
         s = self.size
         ho, wo = dy.shape[2], dy.shape[3]
@@ -417,6 +452,7 @@ class MaxPool2D(Layer):
 # --------------------------------------------------------------------------- loss
 def softmax(logits) -> np.ndarray:
     """Row-wise softmax, computed stably by subtracting the row maximum."""
+    logits = _check_array(logits, "logits", ndim=2)
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -468,6 +504,10 @@ class Sequential:
     """
 
     def __init__(self, layers):
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError(
+                f"layers must be a list of weightinit Layers, got {type(layers).__name__}"
+            )
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
@@ -477,9 +517,16 @@ class Sequential:
         self.output_grads: list[np.ndarray] = []
 
     def forward(self, x, training: bool = True, keep: bool = False):
+        x = _check_array(x, "x (the network input)")
         outs = []
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             x = layer.forward(x, training)
+            if not np.all(np.isfinite(x)):
+                raise NonFiniteError(
+                    f"the activations are not finite after layer {i} ({layer!r}): they overflowed "
+                    "although the input x was finite; inspect the statistics of the earlier "
+                    "layers"
+                )
             if keep:
                 outs.append(x)
         self.outputs = outs
@@ -488,6 +535,8 @@ class Sequential:
     __call__ = forward
 
     def backward(self, dy):
+        if not self.layers:
+            return _check_array(dy, "dy")
         grads = [None] * len(self.layers)
         for i in range(len(self.layers) - 1, -1, -1):
             grads[i] = dy
@@ -508,6 +557,8 @@ class Sequential:
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Class predictions (argmax of the logits), evaluated in batches."""
+        x = _check_array(x, "x")
+        batch_size = positive_int(batch_size, "batch_size")
         out = [
             self.forward(x[i : i + batch_size], training=False).argmax(axis=1)
             for i in range(0, len(x), batch_size)
@@ -517,6 +568,11 @@ class Sequential:
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+def _check_activation_name(activation_name) -> None:
+    if not isinstance(activation_name, Layer):
+        choice(activation_name, "activation_name", tuple(ACTIVATIONS))
 
 
 def mlp(
@@ -545,6 +601,7 @@ def mlp(
         One generator is shared by the layers, so a seed fixes the whole network.
     """
     sizes = check_shape(sizes, "sizes", min_dims=2)
+    _check_activation_name(activation_name)
     gen = _init.as_generator(rng)
     layers: list[Layer] = []
     for i, (a, b) in enumerate(itertools.pairwise(sizes)):
@@ -575,6 +632,16 @@ def small_cnn(
     ``[Conv 3×3 (pad 1) → act] × len(channels) → MaxPool 2 → Flatten → Dense``.
     Every conv and the dense layer use ``weight_init``.
     """
+    _check_activation_name(activation_name)
+    if (
+        isinstance(channels, (str, bytes))
+        or not isinstance(channels, (list, tuple))
+        or not channels
+    ):
+        raise TypeError(
+            f"channels must be a non-empty tuple of positive integers, got {channels!r}"
+        )
+    channels = [positive_int(ch, f"channels[{i}]") for i, ch in enumerate(channels)]
     gen = _init.as_generator(rng)
     layers: list[Layer] = []
     c = positive_int(in_channels, "in_channels")
@@ -585,6 +652,10 @@ def small_cnn(
         layers.append(activation(activation_name, **activation_kwargs))
         c = out
     size = positive_int(image_size, "image_size") // 2
+    if size < 1:
+        raise ValueError(
+            f"image_size must be >= 2 (a 2x2 max-pool follows the convs), got {image_size}"
+        )
     layers += [MaxPool2D(2), Flatten()]
     layers.append(
         Dense(c * size * size, n_classes, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs)

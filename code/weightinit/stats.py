@@ -41,7 +41,9 @@ def _nonlinearity(nonlinearity) -> str | None:
         )
     key = nonlinearity.lower()
     if key not in NONLINEARITIES:
-        raise ValueError(f"nonlinearity must be None or one of {NONLINEARITIES}, got {nonlinearity!r}")
+        raise ValueError(
+            f"nonlinearity must be None or one of {NONLINEARITIES}, got {nonlinearity!r}"
+        )
     return key
 
 
@@ -155,6 +157,12 @@ def depth_profile(net: Sequential, x, y=None, *, rng=0, keep_activations: bool =
         raise ValueError("net must contain at least one weighted layer (Dense or Conv2D)")
     x = real_array(x, "x")  # refuses an empty batch and NaN/inf inputs
     keep_activations = boolean(keep_activations, "keep_activations")
+    if y is not None:
+        y = np.asarray(y)
+        if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"y must be None or an integer array of labels, got dtype {y.dtype}")
+        if y.shape != (len(x),):
+            raise ValueError(f"y must have shape ({len(x)},) to match x {x.shape}, got {y.shape}")
     out = net.forward(x, training=False, keep=True)
     if not np.all(np.isfinite(out)):
         raise FloatingPointError(

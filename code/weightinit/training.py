@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import real
+from ._validate import choice, positive_int, real, real_array
 from .data import Dataset
 from .initializers import as_generator
-from .layers import Sequential, softmax_cross_entropy
+from .layers import NonFiniteError, Sequential, softmax_cross_entropy
 from .stats import DepthProfile, depth_profile
 
 __all__ = ["SGD", "Adam", "History", "evaluate", "train"]
@@ -135,7 +135,21 @@ class History:
 
 
 def evaluate(net: Sequential, X, y, batch_size: int = 512) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``net`` on ``(X, y)``."""
+    """Mean cross-entropy and accuracy of ``net`` on ``(X, y)``.
+
+    ``X`` must be a non-empty, finite array with one example per row, ``y`` one integer
+    label per example, ``batch_size`` a positive integer (ValueError/TypeError naming
+    the argument otherwise).
+    """
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
+    X = real_array(X, "X")
+    y = np.asarray(y)
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"y must be an integer array of labels, got dtype {y.dtype}")
+    if X.ndim < 1 or y.shape != (len(X),):
+        raise ValueError(f"y must have shape ({len(X)},) to match X {X.shape}, got {y.shape}")
+    batch_size = positive_int(batch_size, "batch_size")
     total, correct = 0.0, 0
     for i in range(0, len(X), batch_size):
         out = net.forward(X[i : i + batch_size], training=False)
@@ -183,12 +197,17 @@ def train(
         (the first ``probe_size`` training examples) before training and after
         every epoch.
     """
+    if not isinstance(net, Sequential):
+        raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a weightinit Dataset, got {type(data).__name__}")
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("probe_size", probe_size)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(profile, (bool, np.bool_)):
+        raise TypeError(f"profile must be True or False, got {profile!r}")
     gen = as_generator(rng)
+    optimizer = choice(optimizer, "optimizer", ("sgd", "adam"))
     if optimizer == "sgd":
         opt = SGD(net, lr=lr, momentum=momentum, weight_decay=weight_decay)
     elif optimizer == "adam":
@@ -209,16 +228,23 @@ def train(
         if profile:
             hist.profiles.append(depth_profile(net, probe_x, probe_y))
 
-    record()
+    try:
+        record()
+    except NonFiniteError:  # the activations overflow already at initialization
+        hist.diverged, hist.diverged_at_step = True, 0
+        return hist
     n = len(data.X_train)
     step = 0
     for _ in range(epochs):
         order = gen.permutation(n)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-            with np.errstate(over="ignore", invalid="ignore"):
-                out = net.forward(data.X_train[idx])
-                loss, dout = softmax_cross_entropy(out, data.y_train[idx])
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    out = net.forward(data.X_train[idx])
+                    loss, dout = softmax_cross_entropy(out, data.y_train[idx])
+            except NonFiniteError:  # the activations overflowed: the run diverged
+                loss = math.inf
             if not math.isfinite(loss):
                 hist.diverged, hist.diverged_at_step = True, step
                 return hist
@@ -229,5 +255,9 @@ def train(
             if not _finite(net):
                 hist.diverged, hist.diverged_at_step = True, step
                 return hist
-        record()
+        try:
+            record()
+        except NonFiniteError:
+            hist.diverged, hist.diverged_at_step = True, step
+            return hist
     return hist
