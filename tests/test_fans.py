@@ -9,8 +9,8 @@ itself.
 from __future__ import annotations
 
 import math
-import warnings
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -270,7 +270,9 @@ def test_channels_last_shape_with_default_layout_warns(shape):
         fans(shape, layout="keras")
 
 
-@pytest.mark.parametrize("shape", [(32, 16, 3, 3), (8, 1, 3, 3), (3, 3, 3, 3), (64, 128), (16, 8, 5)])
+@pytest.mark.parametrize(
+    "shape", [(32, 16, 3, 3), (8, 1, 3, 3), (3, 3, 3, 3), (64, 128), (16, 8, 5)]
+)
 def test_torch_shapes_do_not_warn(shape):
     assert not looks_channels_last(shape)
     with warnings.catch_warnings():
@@ -329,7 +331,7 @@ def test_gain_param_is_a_deprecated_alias_of_negative_slope():
         gain("leaky_relu", 0.2, param=0.2)
 
 
-def test_gain_is_case_insensitive():
+def test_gain_is_case_insensitive_with_slope():
     assert gain("Tanh") == gain("tanh") == 5.0 / 3.0
     assert gain("LEAKY_RELU", 0.2) == gain("leaky_relu", negative_slope=0.2)
 

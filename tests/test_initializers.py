@@ -888,7 +888,7 @@ def test_get_passes_callables_through():
 @pytest.mark.parametrize("name", ["glorot", "he", "", "kaiming"])
 def test_get_unknown_name_lists_available(name):
     with pytest.raises(
-        ValueError, match=rf"unknown initializer {re.escape(repr(name))}; available: "
+        ValueError, match=rf"unknown initializer name {re.escape(repr(name))}; available: "
     ) as exc:
         wi.get(name)
     for known in ALL_NAMES:
@@ -1017,7 +1017,12 @@ BAD_INPUT = [
         ValueError,
         r"mode must be one of \('fan_in', 'fan_out', 'fan_avg'\), got 'fan_sum'",
     ),
-    ("he_uniform", ((8, 5), {"mode": "FAN_SUM"}), ValueError, r"mode must be one of .*got 'FAN_SUM'"),
+    (
+        "he_uniform",
+        ((8, 5), {"mode": "FAN_SUM"}),
+        ValueError,
+        r"mode must be one of .*got 'FAN_SUM'",
+    ),
     ("he_uniform", ((8, 5), {"mode": 1}), TypeError, r"mode must be a string, one of .*got int 1"),
     (
         "kaiming_uniform",

@@ -89,14 +89,15 @@ def check_bytes(n_items: int, itemsize: int, name: str, what: str = "array") -> 
     """Refuse to allocate an ``n_items × itemsize`` array above :data:`MAX_BYTES`."""
     nbytes = int(n_items) * int(itemsize)
     if nbytes > MAX_BYTES:
+        size = f"{nbytes / 1024**3:.3g} GiB" if nbytes < 10**300 else "more than 1e300 bytes"
         raise ValueError(
-            f"{name} asks for a {what} of {nbytes / 1024**3:.3g} GiB, above the library's limit "
+            f"{name} asks for a {what} of {size}, above the library's limit "
             f"of {MAX_BYTES / 1024**3:g} GiB (weightinit._validate.MAX_BYTES); use a smaller {name}"
         )
 
 
 def real_array(x, name: str, ndim: int | None = None, *, allow_empty: bool = False,
-               finite: bool = True) -> np.ndarray:  # fmt: skip
+               finite: bool = True, min_ndim: int = 0) -> np.ndarray:  # fmt: skip
     """``x`` as a real floating array; ``TypeError`` for non-numeric data, ``ValueError`` for
     a wrong number of dimensions, an empty array (unless ``allow_empty``) or NaN/inf
     (when ``finite``)."""
@@ -108,6 +109,8 @@ def real_array(x, name: str, ndim: int | None = None, *, allow_empty: bool = Fal
         raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {x.shape}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {x.shape}")
     if not allow_empty and x.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):

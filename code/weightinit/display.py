@@ -56,6 +56,8 @@ class Table:
             if not rows or not isinstance(rows[0], Mapping):
                 raise ValueError("columns must be given unless rows are mappings")
             columns = list(rows[0].keys())
+        if isinstance(columns, (str, bytes)) or not isinstance(columns, Sequence):
+            raise TypeError(f"columns must be a list of names, got {type(columns).__name__}")
         columns = [str(c) for c in columns]
         if not columns:
             raise ValueError("columns must name at least one column")
@@ -66,6 +68,10 @@ class Table:
                 if missing:
                     raise ValueError(f"rows[{i}] has no value for column(s) {missing}")
                 values = [row[c] for c in columns]
+            elif isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+                raise TypeError(
+                    f"rows[{i}] must be a mapping or a sequence, got {type(row).__name__}"
+                )
             else:
                 values = list(row)
                 if len(values) != len(columns):

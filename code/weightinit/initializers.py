@@ -510,7 +510,7 @@ def get(name) -> Callable:
     key = _resolve(name)
     if key is None:
         raise ValueError(
-            f"unknown initializer {name!r}; available: {', '.join(available())} (also "
+            f"unknown initializer name {name!r}; available: {', '.join(available())} (also "
             "PyTorch's names ending in '_' and Keras's class names such as 'HeNormal')"
         )
     return _REGISTRY[key]

@@ -111,7 +111,10 @@ class Layer:
 def _make_weight(init, shape, rng, init_kwargs, name):
     """Draw a parameter with ``init`` (a registry name, a library initializer, or a user
     function ``f(shape, rng, **init_kwargs)``) and check what comes back."""
-    fn = _init.get(init)
+    try:
+        fn = _init.get(init)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name}: {exc}") from None
     if init_kwargs is not None and not isinstance(init_kwargs, dict):
         raise TypeError(f"init_kwargs must be a dict or None, got {type(init_kwargs).__name__}")
     try:
@@ -517,10 +520,11 @@ class Sequential:
         self.output_grads: list[np.ndarray] = []
 
     def forward(self, x, training: bool = True, keep: bool = False):
-        x = _check_array(x, "x (the network input)")
+        x = real_array(x, "x (the network input)", min_ndim=1)
         outs = []
         for i, layer in enumerate(self.layers):
-            x = layer.forward(x, training)
+            with np.errstate(over="ignore", invalid="ignore"):  # detected just below
+                x = layer.forward(x, training)
             if not np.all(np.isfinite(x)):
                 raise NonFiniteError(
                     f"the activations are not finite after layer {i} ({layer!r}): they overflowed "
@@ -557,7 +561,7 @@ class Sequential:
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Class predictions (argmax of the logits), evaluated in batches."""
-        x = _check_array(x, "x")
+        x = real_array(x, "x", min_ndim=1)
         batch_size = positive_int(batch_size, "batch_size")
         out = [
             self.forward(x[i : i + batch_size], training=False).argmax(axis=1)

@@ -123,6 +123,8 @@ def layer_histograms(groups: Mapping[str, Sequence[np.ndarray]], *, title: str,
     groups = _mapping(groups, "groups")
     title, xlabel = _text(title, "title"), _text(xlabel, "xlabel")
     bins = positive_int(bins, "bins")
+    if bins > 1000:
+        raise ValueError(f"bins must be <= 1000, got {bins}")
     for label, arrays in groups.items():
         if isinstance(arrays, np.ndarray) or not isinstance(arrays, Sequence) or not arrays:
             raise TypeError(
@@ -266,6 +268,10 @@ def figure_alt_text(fig) -> str:
     ``"[figure: <suptitle>]"``, or the panel titles joined by ``"; "`` when the
     figure has no overall title.
     """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
     panels = [ax.get_title() for ax in fig.axes if ax.get_title()]
     return f"[figure: {suptitle or '; '.join(panels) or 'untitled'}]"

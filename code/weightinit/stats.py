@@ -155,7 +155,7 @@ def depth_profile(net: Sequential, x, y=None, *, rng=0, keep_activations: bool =
         raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
     if not net.weighted_layers:
         raise ValueError("net must contain at least one weighted layer (Dense or Conv2D)")
-    x = real_array(x, "x")  # refuses an empty batch and NaN/inf inputs
+    x = real_array(x, "x", min_ndim=1)  # refuses an empty batch and NaN/inf inputs
     keep_activations = boolean(keep_activations, "keep_activations")
     if y is not None:
         y = np.asarray(y)

@@ -143,7 +143,7 @@ def evaluate(net: Sequential, X, y, batch_size: int = 512) -> tuple[float, float
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
-    X = real_array(X, "X")
+    X = real_array(X, "X", min_ndim=1)
     y = np.asarray(y)
     if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"y must be an integer array of labels, got dtype {y.dtype}")
