@@ -193,7 +193,7 @@ def learning_curves(histories: Mapping[str, object], *, metric: str = "train_los
     if band is not None:
         band = _mapping(band, "band")
         for label, pair in band.items():
-            if not isinstance(pair, Sequence) or len(pair) != 2:
+            if not isinstance(pair, (Sequence, np.ndarray)) or len(pair) != 2:
                 raise TypeError(f"band[{label!r}] must be a pair (low, high) of sequences")
             lo, hi = (_curve(v, f"band[{label!r}]") for v in pair)
             if label in curves and not len(lo) == len(hi) == len(curves[label]):
