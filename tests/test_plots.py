@@ -85,3 +85,67 @@ def test_figure_alt_text_replaces_the_object_repr_in_a_notebook():
         assert data["text/plain"] == "[figure: signal by depth]"
     finally:
         InteractiveShell.clear_instance()
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (
+            lambda: plots.std_by_depth({"a": [1, np.nan]}, title="t", ylabel="y"),
+            ValueError,
+            r"curves\['a'\] contains NaN",
+        ),
+        (
+            lambda: plots.std_by_depth({"a": [1, 2]}, title=3, ylabel="y"),
+            TypeError,
+            r"title must be a string",
+        ),
+        (
+            lambda: plots.std_by_depth([1, 2], title="t", ylabel="y"),
+            TypeError,
+            r"curves must be a mapping",
+        ),
+        (
+            lambda: plots.learning_curves({"a": [1.0, np.inf]}, title="t"),
+            ValueError,
+            r"histories\['a'\] contains NaN or infinite",
+        ),
+        (
+            lambda: plots.learning_curves(
+                {"a": History(train_loss=[1.0])}, metric="nope", title="t"
+            ),
+            ValueError,
+            r"metric must be an attribute",
+        ),
+        (
+            lambda: plots.learning_curves({"a": [1.0, 2.0]}, title="t", band={"a": ([1.0], [2.0])}),
+            ValueError,
+            r"band\['a'\] must have 2 values per side",
+        ),
+        (
+            lambda: plots.layer_histograms({"a": [np.ones(3)]}, title="t", bins=0),
+            ValueError,
+            r"bins must be a positive integer",
+        ),
+        (
+            lambda: plots.layer_histograms({"a": [np.ones(3)]}, title="t", layers=[1]),
+            ValueError,
+            r"layers must be indices in \[0, 1\)",
+        ),
+        (
+            lambda: plots.layer_histograms({"a": [np.ones(3)]}, title="t", value_range=(1, 0)),
+            ValueError,
+            r"value_range must be a pair",
+        ),
+        (
+            lambda: plots.filter_grid(np.ones((2, 1, 3, 3)), title="t", channel=0.0),
+            TypeError,
+            r"channel must be an integer",
+        ),
+        (lambda: plots.figure_alt_text("fig"), TypeError, r"fig must be a matplotlib Figure"),
+    ],
+)
+def test_plots_refuse_bad_input_naming_the_argument(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+    plt.close("all")
