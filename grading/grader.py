@@ -309,7 +309,8 @@ def grade_student(student: str, paths: list[Path], reference: dict[str, RefExerc
 
 
 def _worker(args):
-    return grade_student(*args)
+    name, paths, reference, options = args
+    return grade_student(name, paths, reference, registry.load(), options)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -413,7 +414,7 @@ def grade_class(submissions: Path, reference_dir: Path, out: Path, jobs: int = 1
         )
     students = find_students(submissions)
     book = Gradebook(out, reference)
-    tasks = [(name, paths, reference, exercises, options) for name, paths in students.items()]
+    tasks = [(name, paths, reference, options) for name, paths in students.items()]
     log(f"grading {len(tasks)} submissions, {len(reference)} exercises, -j {jobs}, "
         f"sandbox: {mode}")  # fmt: skip
     if jobs > 1 and len(tasks) > 1:

@@ -261,7 +261,7 @@ class InitializerTest:
                 f"std wrong on {len(wrong)} of {len(self.shapes)} shapes, e.g. {tuple(s)}: "
                 f"{_num(m)}, expected {_num(t)} (×{m / t:.3f})"
             )
-            hint = _best(self._candidates(), stds, targets, 2 * self.std_rtol)
+            hint = _best(self._candidates(), stds, targets, self.std_rtol)
             return Judgement(False, [head] + ([f"→ {hint}"] if hint else [
                 "→ recompute Var(w) from the fans of each shape; std = sqrt(Var(w))."]))  # fmt: skip
         if lines:
@@ -362,6 +362,7 @@ class FansTest:
                 for i, s in enumerate(self.shapes)]  # fmt: skip
 
     def judge(self, outcomes, arrays) -> Judgement:
+        answers = []
         for i, shape in enumerate(self.shapes):
             key = f"{self.function}:{i}"
             got, why = returned(outcomes[key], arrays, key)
@@ -370,27 +371,43 @@ class FansTest:
             if got.shape != (2,):
                 return Judgement(False, [f"{shape}: returned {got.size} value(s), expected the "
                                          "pair (fan_in, fan_out)"])  # fmt: skip
-            exp = tuple(float(v) for v in _fans(shape))
-            gt = tuple(float(v) for v in got)
-            if gt == exp:
-                continue
-            k = math.prod(shape[2:])
-            hint = "fan_in = C_in × kernel size, fan_out = C_out × kernel size (PyTorch layout)."
-            if gt == exp[::-1]:
-                hint = "fan_in and fan_out are swapped: C_in is shape[1], C_out is shape[0]."
-            elif k > 1 and gt == (exp[0] / k, exp[1] / k):
-                hint = "multiply the channels by the kernel size (every dimension after the first two)."
-            elif len(shape) > 2 and gt == (shape[1] * 9.0, shape[0] * 9.0):
-                hint = "your kernel size is fixed at 3×3: compute it from the shape."
-            elif len(shape) > 4 and gt == tuple(float(v) for v in _fans(shape[:4])):
-                hint = "your kernel size uses only shape[2] and shape[3]; multiply every dimension after the first two."
-            elif gt == tuple(float(v) for v in _fans(shape, "keras")):
-                hint = ("you read the shape in the Keras layout (…, C_in, C_out); this exercise "
-                        "uses PyTorch's (C_out, C_in, …).")  # fmt: skip
-            return Judgement(False, [f"{shape}: yours {gt}, expected {exp}", f"→ {hint}"])
-        return Judgement(
-            True, [f"right on {len(self.shapes)} hidden shapes (dense, 3-D, 4-D, 5-D)"]
-        )
+            answers.append(tuple(float(v) for v in got))
+        expected = [tuple(float(v) for v in _fans(s)) for s in self.shapes]
+        wrong = [i for i, (a, e) in enumerate(zip(answers, expected, strict=True)) if a != e]
+        if not wrong:
+            return Judgement(True, [f"right on {len(self.shapes)} hidden shapes "
+                                    "(dense, 3-D, 4-D, 5-D)"])  # fmt: skip
+        # one mistake, one problem: the typical mistake that explains EVERY answer
+        hint = "fan_in = C_in × kernel size, fan_out = C_out × kernel size (PyTorch layout)."
+        for text, rule in self._mistakes():
+            pairs = zip(answers, self.shapes, strict=True)
+            if all(a == tuple(float(v) for v in rule(s)) for a, s in pairs):
+                hint = text
+                break
+        i = wrong[0]
+        return Judgement(False, [
+            f"wrong on {len(wrong)} of {len(self.shapes)} shapes, e.g. {self.shapes[i]}: yours "
+            f"{answers[i]}, expected {expected[i]}", f"→ {hint}"])  # fmt: skip
+
+    @staticmethod
+    def _mistakes():
+        def k(s):
+            return math.prod(s[2:])
+
+        return [
+            ("fan_in and fan_out are swapped: C_in is shape[1], C_out is shape[0].",
+             lambda s: _fans(s)[::-1]),
+            ("multiply the channels by the kernel size (every dimension after the first two).",
+             lambda s: (s[1], s[0])),
+            ("your kernel size is fixed at 3×3: compute it from the shape.",
+             lambda s: (s[1] * 9, s[0] * 9) if len(s) > 2 else (s[1], s[0])),
+            ("your kernel size uses only shape[2] and shape[3]; multiply every dimension after "
+             "the first two.", lambda s: _fans(s[:4]) if len(s) > 4 else _fans(s)),
+            ("you read the shape in the Keras layout (…, C_in, C_out); this exercise uses "
+             "PyTorch's (C_out, C_in, …).", lambda s: _fans(s, "keras")),
+            ("your kernel size is counted twice or squared: fan_in = C_in × kernel size.",
+             lambda s: (s[1] * k(s) ** 2, s[0] * k(s) ** 2)),
+        ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- numbers
