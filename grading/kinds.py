@@ -237,9 +237,13 @@ class InitializerTest:
             if math.isfinite(lo):
                 eps = 1e-9 * max(abs(lo), abs(hi))
                 if sample.min() < lo - eps or sample.max() > hi + eps:
+                    fam = _best_shape_family(sample[:KS_DRAWS] - mean)
+                    looks = "" if fam == target.kind else (
+                        f"; the scheme draws from a {target.kind.replace('_', ' ')} "
+                        f"distribution, yours looks {fam.replace('_', ' ')}")  # fmt: skip
                     lines.append(
                         f"shape {shape}: values outside [{_num(lo)}, {_num(hi)}] (yours "
-                        f"[{_num(float(sample.min()))}, {_num(float(sample.max()))}])"
+                        f"[{_num(float(sample.min()))}, {_num(float(sample.max()))}]){looks}"
                     )
             if abs(std / target.std - 1) <= self.std_rtol and not lines:
                 p = float(_stats.kstest(sample[:KS_DRAWS], target.scipy().cdf).pvalue)

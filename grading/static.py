@@ -105,7 +105,7 @@ def forbidden_uses(code: str, forbidden, attributes=()) -> list[tuple[int, str]]
             for q in names:
                 hit = _matches(q, forbidden)
                 # importing a forbidden *module* counts; importing its parent package does not
-                if hit and (q == hit or q.startswith(hit + ".")):
+                if hit and (q == hit or q.startswith(hit + ".") or hit.startswith("a private")):
                     add(node.lineno, q)
     # a `from x import y` line also yields the module `x` itself; keep the most specific
     return sorted(found)
