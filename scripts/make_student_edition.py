@@ -539,7 +539,9 @@ def verify(out: Path, old_url: str = "") -> None:
         if path.suffix == ".ipynb":
             nb = nbformat.reads(text, as_version=4)
             for i, cell in enumerate(nb.cells):
-                if role(cell) == "solution" or BEGIN in cell.source:
+                body = [ln.strip() for ln in solution_bodies(cell.source) if ln.strip()]
+                leaked = BEGIN in cell.source and any(ln != STUB for ln in body)
+                if role(cell) == "solution" or leaked:
                     raise EditionError(f"{rel}, cell {i}: solution left in the student edition")
         if path.suffix in (".ipynb", ".md") and re.search(r"\{solution(-start|-end)?\}", text):
             raise EditionError(f"{rel}: a {{solution}} block is left")
