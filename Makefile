@@ -9,7 +9,7 @@ export MKL_NUM_THREADS ?= 1
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: book test setup lint unit notebooks browser student bench clean
+.PHONY: book test setup lint unit notebooks browser student bench clean sandbox grade bench-grade
 
 setup: $(VENV)/.installed
 
@@ -26,10 +26,11 @@ _build/html/index.html:
 	$(MAKE) book
 
 lint: setup
-	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext
-	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext
+	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext grading
+	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext grading
 
-unit: setup
+# the grader's tests (tests/test_grading.py) run student code in bubblewrap
+unit: setup sandbox
 	$(BIN)/pytest tests
 
 notebooks: setup
@@ -49,13 +50,25 @@ bench: setup
 clean:
 	rm -rf _build
 
-# Student edition (solutions replaced by stubs) in ./student; see chapters/instructors.md.
+# Student edition in ./student (or STUDENT=dir), publishable as it is; its repository and
+# launch buttons point to STUDENT_REPO_URL, or are off. See chapters/instructors.md.
+STUDENT          ?= student
+STUDENT_REPO_URL ?=
 student: setup
-	$(BIN)/python scripts/make_student_edition.py --out student
+	$(BIN)/python scripts/make_student_edition.py --out $(STUDENT) --repo-url "$(STUDENT_REPO_URL)"
 
-# Grade submitted notebooks: make grade SUBMISSIONS=path/to/folder [GRADES=grades.csv]
+# The grader's sandbox: Debian's bubblewrap (idempotent; see scripts/install_bubblewrap.sh).
+sandbox:
+	bash scripts/install_bubblewrap.sh
+
+# Grade a class: make grade SUBMISSIONS=folder [GRADES=grades] [JOBS=2]
+# (one sub-folder of notebooks per student; writes GRADES/grades.csv, verdicts.csv, feedback/)
 SUBMISSIONS ?= submissions
-GRADES      ?= grades.csv
-.PHONY: grade
-grade: setup
-	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --csv $(GRADES)
+GRADES      ?= grades
+JOBS        ?= 2
+grade: setup sandbox
+	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --out $(GRADES) -j $(JOBS)
+
+# Grading benchmark: a generated class of 30 submissions of the real chapters, -j 2
+bench-grade: setup sandbox
+	$(BIN)/python benchmarks/bench_grading.py --students 30 -j $(JOBS)

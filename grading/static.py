@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 _PASS_TEXT = re.compile(r"(^|\n|\s)(PASS|✔)\b")
@@ -111,8 +112,25 @@ def forbidden_uses(code: str, forbidden, attributes=()) -> list[tuple[int, str]]
     return sorted(found)
 
 
+@functools.lru_cache(maxsize=4096)
+def _tampering(source: str) -> tuple[str, ...]:
+    return tuple(_find_tampering(source))
+
+
 def tampering(source: str) -> list[str]:
-    """Reasons why a cell fakes a self-check (prints PASS, patches a check); [] if none."""
+    """Reasons why a cell fakes a self-check (prints PASS, patches a check); [] if none.
+
+    Cached by source: a notebook's cells are scanned once, not once per exercise.
+    """
+    if not _SUSPECT.search(source):  # cheap test first: most cells mention none of these
+        return []
+    return list(_tampering(source))
+
+
+_SUSPECT = re.compile(r"PASS|✔|check|setattr")
+
+
+def _find_tampering(source: str) -> list[str]:
     try:
         tree = ast.parse(source)
     except SyntaxError:

@@ -30,6 +30,8 @@ EXERCISE = Exercise(
             "he_normal",
             kwargs={"negative_slope": SLOPE},
             seed=7001,
+            draws=200_000,
+            std_rtol=0.01,
             mistakes=[
                 (
                     "your std is plain He's: the leaky ReLU keeps (1 + a²)/2 of the variance, "
