@@ -62,6 +62,14 @@ class Result:
 
 
 @dataclass
+class Pending:
+    """An exercise that passed the static checks: its sandbox job, and how to judge the run."""
+
+    job: sandbox.Job
+    finish: object  # RunResult -> Result
+
+
+@dataclass
 class StudentResult:
     student: str
     results: list[Result] = field(default_factory=list)
@@ -113,20 +121,22 @@ def _fmt_error(info: dict, prefix: str = "") -> str:
     return f"{prefix}{info.get('type', 'error')}{msg}{where}"
 
 
-def _run_tests(ex: registry.Exercise, code: str, options: Options, wall: float):
-    """Run the exercise in the sandbox; (verdict, fraction correct, feedback lines)."""
+def _plan(ex: registry.Exercise):
+    """The calls of every hidden test of ``ex`` and their input arrays."""
     calls, inputs = [], {}
     for test in ex.tests:
         calls += test.calls()
         inputs |= test.inputs()
-    limits = sandbox.Limits(wall=wall, call=min(options.call_timeout, wall),
-                            memory=options.memory)  # fmt: skip
-    run = sandbox.run(code, calls, inputs, limits, options.sandbox)
+    return calls, inputs
+
+
+def _interpret(ex: registry.Exercise, run: sandbox.RunResult, limits: sandbox.Limits, wall: float):
+    """Judge one sandbox run; (verdict, fraction correct, feedback lines)."""
     if run.status == "timeout":
         return "TIMEOUT", 0.0, [f"the exercise did not finish within {wall:g} s and was stopped "
-                                "(an endless loop, or far too slow)."]  # fmt: skip
+                                f"(an endless loop, or far too slow; {run.detail})."]  # fmt: skip
     if run.status == "crashed":
-        return "CRASHED", 0.0, [f"your code ended the process: {run.detail}."]
+        return "CRASHED", 0.0, [f"your code ended its process: {run.detail}."]
     module = run.result.get("module")
     if module:
         if module.get("status") == "timeout":
@@ -200,7 +210,8 @@ def _check_cell_notes(ref: RefExercise, found: nbmod.ExerciseCells | None) -> li
 
 def grade_exercise(student: str, ref: RefExercise, ex: registry.Exercise,
                    notebooks: list[nbmod.Notebook], invalid: dict[str, str],
-                   options: Options, budget_end: float) -> Result:  # fmt: skip
+                   options: Options) -> Result | Pending:  # fmt: skip
+    """The verdict, when the static checks decide it; otherwise the sandbox job to run."""
     start = time.monotonic()
 
     def result(verdict, fraction, lines, nb_name=""):
@@ -264,15 +275,21 @@ def grade_exercise(student: str, ref: RefExercise, ex: registry.Exercise,
         return result("CHEATED", 0, ["the code uses the library's implementation of what the "
                                      "exercise asks for (or the grading machinery):", *shown,
                                      *notes], nb_name)  # fmt: skip
-    left = budget_end - time.monotonic()
-    if left <= 0.5:
-        return result("TIMEOUT", 0, ["the submission's total time limit was used up before "
-                                     "this exercise.", *notes], nb_name)  # fmt: skip
-    wall = min(ex.wall or options.exercise_timeout, left)
-    verdict, fraction, lines = _run_tests(ex, full, options, wall)
-    if origin != "your exercise cell":
-        lines.insert(0, f"graded {origin} (the exercise cell is the untouched stub).")
-    return result(verdict, fraction, lines + notes, nb_name)
+    calls, inputs = _plan(ex)
+    wall = ex.wall or options.exercise_timeout
+    preload = ("weightinit",) if re.search(r"^\s*(import|from)\s+weightinit", full, re.M) else ()
+    job = sandbox.Job(full, calls, inputs, wall, preload)
+
+    def finish(run: sandbox.RunResult) -> Result:
+        limits = sandbox.Limits(wall=wall, call=min(options.call_timeout, wall))
+        verdict, fraction, lines = _interpret(ex, run, limits, wall)
+        if origin != "your exercise cell":
+            lines.insert(0, f"graded {origin} (the exercise cell is the untouched stub).")
+        res = result(verdict, fraction, lines + notes, nb_name)
+        res.seconds = round(run.seconds, 2)
+        return res
+
+    return Pending(job, finish)
 
 
 # --------------------------------------------------------------------------- one student
@@ -287,25 +304,35 @@ def grade_student(student: str, paths: list[Path], reference: dict[str, RefExerc
             notebooks.append(nbmod.read(path))
         except nbmod.InvalidNotebook as exc:
             invalid[path.name] = f"is not a valid notebook: {exc}"
-    budget_end = start + options.submission_timeout
+    results: dict[str, Result | Pending] = {}
     for ref in reference.values():
         try:
-            res = grade_exercise(student, ref, exercises[ref.id], notebooks, invalid, options,
-                                 budget_end)  # fmt: skip
+            results[ref.id] = grade_exercise(student, ref, exercises[ref.id], notebooks, invalid,
+                                             options)  # fmt: skip
         except Exception as exc:
-            tb = traceback.format_exc(limit=3)
-            res = Result(
-                student,
-                ref.id,
-                "",
-                "CRASHED",
-                0.0,
-                ref.points,
-                f"internal error of the grader (not the student's fault): {exc!r}\n{tb}",
-            )
-        out.results.append(res)
+            results[ref.id] = _internal_error(student, ref, exc)
+    pending = [(i, r) for i, r in results.items() if isinstance(r, Pending)]
+    limits = sandbox.Limits(wall=options.exercise_timeout, call=options.call_timeout,
+                            memory=options.memory)  # fmt: skip
+    budget = options.submission_timeout - (time.monotonic() - start)
+    try:
+        runs = sandbox.run_many([p.job for _, p in pending], limits, budget, options.sandbox)
+    except Exception as exc:
+        runs = [sandbox.RunResult("crashed", None, {}, f"grader error {exc!r}")] * len(pending)
+    for (ex_id, p), run in zip(pending, runs, strict=True):
+        try:
+            results[ex_id] = p.finish(run)
+        except Exception as exc:
+            results[ex_id] = _internal_error(student, reference[ex_id], exc)
+    out.results = [results[i] for i in reference]
     out.seconds = round(time.monotonic() - start, 2)
     return out
+
+
+def _internal_error(student: str, ref: RefExercise, exc: Exception) -> Result:
+    tb = traceback.format_exc(limit=3)
+    return Result(student, ref.id, "", "CRASHED", 0.0, ref.points,
+                  f"internal error of the grader (not the student's fault): {exc!r}\n{tb}")  # fmt: skip
 
 
 def _worker(args):

@@ -1,19 +1,25 @@
-"""Runs INSIDE the sandbox: execute one exercise's code and call its functions.
+"""Runs INSIDE the sandbox: execute each exercise's code and call its functions.
 
-This file is copied into the sandbox's temporary folder together with ``plan.json``
-(the student's code, the calls to make) and ``inputs.npz`` (input arrays). It holds
-no expected answer and no test: it only records what the student's functions
-return (``outputs.npz``) and how each call ended (``result.json``). The judging is
-done outside the sandbox, by the grader, on these outputs.
+This file is copied into the sandbox's temporary folder together with ``jobs.json`` and
+one folder per exercise holding ``plan.json`` (the student's code, the calls to make)
+and ``inputs.npz`` (input arrays). It holds no expected answer and no test: it only
+records what the student's functions return (``out/outputs.npz``) and how each call
+ended (``out/result.json``). The judging is done outside the sandbox, by the grader.
 
-Only the standard library and numpy are imported here, so the student's code pays
-for the imports it makes itself and nothing else.
+``python harness.py --server`` (one process per submission) imports numpy (and the
+modules in ``jobs.json``'s ``preload``) once, then runs every exercise in a FORKED
+child of its own: a fresh process per exercise, killed with its process group when its
+wall-clock limit is up, its exit status written to ``status.json``. The student's code
+runs only in those children, never in the server.
 """
 
+import contextlib
+import importlib
 import json
 import os
 import signal
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -123,7 +129,8 @@ def main():
         signal.setitimer(signal.ITIMER_REAL, 0)
         result["module"] = _describe(exc, code_lines)
         write()
-        return
+        sys.stdout.flush()
+        os._exit(0)
     for call in plan["calls"]:
         key, name = call["key"], call["fn"]
         fn = namespace.get(name)
@@ -150,5 +157,63 @@ def main():
     os._exit(0)  # no atexit handler the student may have registered
 
 
+def _child(folder: str) -> None:
+    """In the forked child: a process group of its own, output to files, then the job."""
+    try:
+        os.setpgid(0, 0)
+        os.chdir(folder)
+        os.makedirs("out", exist_ok=True)
+        for fd, name in ((1, "out/stdout.txt"), (2, "out/stderr.txt")):
+            f = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(f, fd)
+            os.close(f)
+        main()
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(70)
+
+
+def _kill_group(pid: int) -> None:
+    for target in (-pid, pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(target, signal.SIGKILL)
+
+
+def server() -> None:
+    """Run every job of ``jobs.json`` in a forked child with its wall-clock limit."""
+    with open("jobs.json", encoding="utf-8") as fh:
+        spec = json.load(fh)
+    for name in spec.get("preload", []):
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    for job in spec["jobs"]:
+        folder, wall = job["dir"], float(job["wall"])
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            _child(folder)
+        timed_out = False
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() - start > wall:
+                _kill_group(pid)
+                _, status = os.waitpid(pid, 0)
+                timed_out = True
+                break
+            time.sleep(0.005)
+        _kill_group(pid)  # whatever the exercise left running
+        report = {"timeout": timed_out, "exit": os.waitstatus_to_exitcode(status),
+                  "seconds": round(time.monotonic() - start, 3)}  # fmt: skip
+        with open(os.path.join(folder, "status.json"), "w", encoding="utf-8") as fh:
+            json.dump(report, fh)
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--server"]:
+        server()
+    else:
+        main()

@@ -177,51 +177,116 @@ def _encode(value):
     return value
 
 
+@dataclass
+class Job:
+    """One exercise to run: its code, the calls to make, the input arrays, its wall limit."""
+
+    code: str
+    calls: list[dict]
+    inputs: dict[str, np.ndarray]
+    wall: float
+    preload: tuple[str, ...] = ()
+
+
 def run(code: str, calls: list[dict], inputs: dict[str, np.ndarray], limits: Limits,
         mode: str = "auto") -> RunResult:  # fmt: skip
-    """Execute ``code`` and the ``calls`` in a fresh sandboxed process; never raises for the code."""
+    """Execute one exercise in a fresh sandboxed process; never raises for the code."""
+    return run_many([Job(code, calls, inputs, limits.wall)], limits, limits.wall + 30, mode)[0]
+
+
+def run_many(jobs: list[Job], limits: Limits, budget: float, mode: str = "auto") -> list[RunResult]:
+    """Run a submission's exercises: ONE sandbox, one forked process per exercise.
+
+    The sandbox starts Python once (importing numpy and the ``preload`` modules once),
+    then forks a fresh child per exercise with the exercise's wall-clock limit (see
+    ``harness.py``). ``budget`` caps the whole submission; an exercise that did not get
+    to run before the sandbox was stopped is reported as a time-out.
+    """
+    if not jobs:
+        return []
     mechanism, _ = probe(mode)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="wi-grade-") as tmp:
         work = Path(tmp)
         os.chmod(work, 0o777)  # the sandbox runs as nobody
         shutil.copy(HARNESS, work / "harness.py")
-        plan = {"code": code, "calls": _encode(calls), "call_timeout": limits.call}
-        (work / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
-        if inputs:
-            np.savez(work / "inputs.npz", **inputs)
+        spec = {"preload": sorted({m for j in jobs for m in j.preload}), "jobs": []}
+        for i, job in enumerate(jobs):
+            folder = work / f"job{i}"
+            folder.mkdir()
+            os.chmod(folder, 0o777)
+            plan = {"code": job.code, "calls": _encode(job.calls), "call_timeout": limits.call}
+            (folder / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+            if job.inputs:
+                np.savez(folder / "inputs.npz", **job.inputs)
+            spec["jobs"].append({"dir": f"job{i}", "wall": job.wall})
+        (work / "jobs.json").write_text(json.dumps(spec), encoding="utf-8")
         if mechanism == "bwrap":
-            cmd = [*bwrap_command(work), sys.executable, "-I", "/sandbox/harness.py"]
-            cwd, env = None, ENV | {"HOME": str(work)}
+            cmd = [*bwrap_command(work), sys.executable, "-I", "/sandbox/harness.py", "--server"]
+            cwd, env = None, ENV
         else:
-            cmd = [sys.executable, "-I", str(work / "harness.py")]
+            cmd = [sys.executable, "-I", str(work / "harness.py"), "--server"]
             cwd, env = str(work), ENV | {"HOME": str(work), "MPLCONFIGDIR": str(work)}
+        # a few seconds per job for starting Python and saving outputs
+        outer = min(budget, sum(j.wall for j in jobs) + 10 + 2 * len(jobs))
+        cpu = Limits(**{**limits.__dict__, "wall": outer})
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, preexec_fn=_limit(limits), start_new_session=True,
+            stderr=subprocess.PIPE, preexec_fn=_limit(cpu), start_new_session=True,
         )  # fmt: skip
+        killed = False
         try:
-            _, err = proc.communicate(timeout=limits.wall)
+            _, err = proc.communicate(timeout=max(outer, 1.0))
         except subprocess.TimeoutExpired:
             _kill(proc)
-            return RunResult("timeout", None, {}, f"killed after {limits.wall:g} s",
-                             time.monotonic() - start)  # fmt: skip
-        seconds = time.monotonic() - start
+            killed, err = True, b""
         err_text = err.decode("utf-8", "replace")[-1500:] if err else ""
-        result_file = work / "out" / "result.json"
-        if proc.returncode != 0 or not result_file.is_file():
-            return RunResult("crashed", None, {}, _exit_text(proc.returncode, err_text), seconds)
-        try:
-            if result_file.stat().st_size > 10 << 20:
-                raise ValueError("result.json too large")
-            result = json.loads(result_file.read_text(encoding="utf-8"))
-            with np.load(work / "out" / "outputs.npz", allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, KeyError) as exc:
-            return RunResult("crashed", None, {}, f"unreadable result: {exc}", seconds)
-        if not isinstance(result, dict) or not isinstance(result.get("calls"), dict):
-            return RunResult("crashed", None, {}, "malformed result", seconds)
-        return RunResult("ok", result, arrays, err_text, seconds)
+        results = [_collect(work / f"job{i}", job, killed, proc.returncode, err_text, outer)
+                   for i, job in enumerate(jobs)]  # fmt: skip
+    if len(jobs) == 1 and results[0].seconds == 0.0:
+        results[0].seconds = round(time.monotonic() - start, 2)
+    return results
+
+
+def _tail(path: Path, n: int = 2000) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - n))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _collect(folder: Path, job: Job, killed: bool, code: int | None, err: str,
+             outer: float) -> RunResult:  # fmt: skip
+    status_file = folder / "status.json"
+    try:
+        status = json.loads(status_file.read_text(encoding="utf-8"))
+        seconds = float(status.get("seconds", 0.0))
+    except (OSError, ValueError, AttributeError):
+        if killed:
+            return RunResult("timeout", None, {}, f"the submission's {outer:g} s were used up")
+        return RunResult("crashed", None, {}, "the grading process was ended (by the code of "
+                         f"this or an earlier exercise): {_exit_text(code, err)}")  # fmt: skip
+    if status.get("timeout"):
+        return RunResult("timeout", None, {}, f"killed after {job.wall:g} s", seconds)
+    result_file = folder / "out" / "result.json"
+    if status.get("exit") != 0 or not result_file.is_file():
+        return RunResult("crashed", None, {},
+                         _exit_text(status.get("exit"), _tail(folder / "out" / "stderr.txt")),
+                         seconds)  # fmt: skip
+    try:
+        if result_file.stat().st_size > 10 << 20:
+            raise ValueError("result.json too large")
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+        with np.load(folder / "out" / "outputs.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, KeyError) as exc:
+        return RunResult("crashed", None, {}, f"unreadable result: {exc}", seconds)
+    if not isinstance(result, dict) or not isinstance(result.get("calls"), dict):
+        return RunResult("crashed", None, {}, "malformed result", seconds)
+    return RunResult("ok", result, arrays, "", seconds)
 
 
 def _kill(proc: subprocess.Popen) -> None:
