@@ -15,7 +15,12 @@ import ast
 import functools
 import re
 
-_PASS_TEXT = re.compile(r"(^|\n|\s)(PASS|✔)\b")
+#: A verdict line of weightinit.checks ("PASS: ..."), as a faked print would write it.
+_PASS_TEXT = re.compile(r"(^|\n)\s*PASS\b")
+#: The self-checks (weightinit.checks.__all__ minus the constants).
+CHECK_NAMES = frozenset(
+    {"check_initializer", "check_fans", "check_conv2d", "check_value", "check_second_moment"}
+)
 
 
 def _qualify(node, aliases) -> str | None:
@@ -145,7 +150,7 @@ def _find_tampering(source: str) -> list[str]:
             if name == "setattr" and len(node.args) >= 2:
                 attr = _text(node.args[1])
                 obj = _qualify(node.args[0], aliases) or ""
-                if attr.startswith("check_") or obj.startswith("weightinit.checks"):
+                if attr in CHECK_NAMES or obj.startswith("weightinit.checks"):
                     reasons.append(f"line {node.lineno} replaces {attr or obj} with setattr")
         targets = []
         if isinstance(node, ast.Assign):
@@ -155,13 +160,13 @@ def _find_tampering(source: str) -> list[str]:
         for t in targets:
             if isinstance(t, ast.Attribute):
                 q = _qualify(t, aliases) or ""
-                if q.startswith("weightinit.checks") or t.attr.startswith("check_"):
+                if q.startswith("weightinit.checks") or t.attr in CHECK_NAMES:
                     reasons.append(f"line {t.lineno} replaces {q or t.attr}")
-            elif isinstance(t, ast.Name) and t.id.startswith("check_"):
+            elif isinstance(t, ast.Name) and t.id in CHECK_NAMES:
                 reasons.append(f"line {t.lineno} rebinds {t.id}")
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) is False:
             continue
-        if getattr(node, "name", "").startswith("check_"):
+        if getattr(node, "name", "") in CHECK_NAMES:
             reasons.append(f"line {node.lineno} defines its own {node.name}")
     return reasons
 

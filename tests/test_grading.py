@@ -193,6 +193,8 @@ def test_tampering_is_found_and_plain_checks_are_not():
              'passed = check_initializer(my_he_normal, "he_normal")')  # fmt: skip
     assert static.tampering(plain) == []
     assert static.tampering('print("the std passes through 0.5")') == []
+    assert static.tampering('print("layer 3 ✔, PASSES the test")') == []
+    assert static.tampering("def check_symmetry(W):\n    return W[0] == W[1]") == []
 
 
 def test_invalid_notebooks_are_reported(tmp_path):
