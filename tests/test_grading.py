@@ -15,7 +15,9 @@ import csv
 import hashlib
 import math
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -385,3 +387,28 @@ def test_real_chapters_instructor_correct_stub_not_attempted(tmp_path):
     assert not bad, "\n".join(bad)
     assert {r.verdict for r in by["stub"].results} == {"NOT ATTEMPTED"}
     assert by["instructor"].total == book.max_total > 0
+
+
+def test_submission_budget_stops_the_rest_as_timeouts():
+    loop = "def f():\n    while True:\n        pass\n"
+    jobs = [sandbox.Job(loop, [{"key": "k", "fn": "f", "args": []}], {}, 30.0) for _ in range(3)]
+    start = time.monotonic()
+    runs = sandbox.run_many(jobs, sandbox.Limits(wall=30, call=30), budget=3.0, mode="bwrap")
+    assert time.monotonic() - start < 15
+    assert [r.status for r in runs] == ["timeout"] * 3
+
+
+def test_command_line(tmp_path):
+    subs = tmp_path / "subs"
+    edition = tmp_path / "edition"
+    mse.make_student_edition(edition, COURSE)
+    shutil.copytree(edition / "chapters", subs / "ann", ignore=shutil.ignore_patterns("*.md"))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "grade_submissions.py"), str(subs),
+         "--reference", str(REFERENCE), "--out", str(tmp_path / "out"), "-j", "1"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "1 students graded" in run.stdout
+    rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()
+    assert rows[1] == "ann,0,0,0,0,6"
