@@ -343,9 +343,15 @@ def _backward(dy, x_shape, w, s, p, d, out_hw, cols):
     wb = buf_hw[1]
     shape = (c_in, n, out_hw[0], row)
     strides = (n * buf_hw[0] * wb * e, buf_hw[0] * wb * e, s[0] * wb * e, s[1] * e)
+    flat = dxp.reshape(c_in, n, -1)
+    run = out_hw[0] * row
     for tap_h in range(kh):
         for tap_w in range(kw):
-            dst = _tap_view(dxp, tap_h * d[0] * wb + tap_w * d[1], shape, strides, True)
+            offset = tap_h * d[0] * wb + tap_w * d[1]
+            if s == (1, 1):  # the tap's pixels are one run per (channel, sample)
+                dst = flat[:, :, offset : offset + run].reshape(shape)
+            else:
+                dst = _tap_view(dxp, offset, shape, strides, writeable=True)
             np.add(dst, dcols[:, tap_h, tap_w], out=dst)
     dx = dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + wd].transpose(1, 0, 2, 3)
     return np.ascontiguousarray(dx), dw, db

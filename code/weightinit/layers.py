@@ -254,6 +254,7 @@ class Conv2D(Layer):
         self._x = None
         self._cols = None
         self._workspace = None
+        self._geometry_cache = None
         # Validate stride/padding/dilation now rather than at the first forward pass
         # (on a nominal input far larger than any kernel).
         conv2d_output_shape((10**6, 10**6), self.kernel_size, stride, padding, dilation)
@@ -263,9 +264,14 @@ class Conv2D(Layer):
         return cols
 
     def _geometry(self, x_shape):
-        return _conv._geometry(
-            x_shape, self.params["W"].shape, self.stride, self.padding, self.dilation
-        )
+        # validated once per input shape (the checks cost more than a small convolution)
+        key = (x_shape, self.params["W"].shape)
+        if self._geometry_cache is None or self._geometry_cache[0] != key:
+            geometry = _conv._geometry(
+                x_shape, self.params["W"].shape, self.stride, self.padding, self.dilation
+            )
+            self._geometry_cache = (key, geometry)
+        return self._geometry_cache[1]
 
     def forward(self, x, training=True):
         x = _check_array(x, "Conv2D input", ndim=4, dtype=self.dtype)
@@ -464,7 +470,11 @@ class MaxPool2D(Layer):
             raise ValueError(f"MaxPool2D size {s} is larger than the input ({h}x{w})")
         ho, wo = h // s, w // s
         blocks = x[:, :, : ho * s, : wo * s].reshape(n, c, ho, s, wo, s)
-        y = blocks.max(axis=(3, 5))
+        # elementwise maxima of the s*s strided sub-grids: several times faster than
+        # blocks.max(axis=(3, 5)) (a reduction over two strided axes), same values
+        y = blocks[:, :, :, 0, :, 0].copy()
+        for i, j in itertools.product(range(s), range(s)):
+            np.maximum(y, blocks[:, :, :, i, :, j], out=y)
         self._mask = blocks == y[:, :, :, None, :, None]
         self._shape = x.shape
         return y
@@ -474,6 +484,8 @@ class MaxPool2D(Layer):
         s = self.size
         ho, wo = dy.shape[2], dy.shape[3]
         g = self._mask * dy[:, :, :, None, :, None]
+        if (ho * s, wo * s) == self._shape[2:]:  # no leftover rows or columns
+            return g.reshape(self._shape)
         dx = np.zeros(self._shape, dtype=dy.dtype)
         dx[:, :, : ho * s, : wo * s] = g.reshape(n, c, ho * s, wo * s)
         return dx

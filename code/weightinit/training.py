@@ -57,8 +57,11 @@ class SGD:
             if self.weight_decay and name == "W":
                 g = g + self.weight_decay * p
             v = self._velocity.get((i, name))
-            v = g.copy() if v is None else self.momentum * v + g
-            self._velocity[(i, name)] = v
+            if v is None:
+                v = self._velocity[(i, name)] = g.copy()
+            else:  # in place, the same operations as v = momentum * v + g
+                v *= self.momentum
+                v += g
             p -= self.lr * v
 
 
