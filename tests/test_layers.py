@@ -300,7 +300,12 @@ def test_conv_layer_reuses_its_im2col_matrix_exactly():
     for n, training in ((5, True), (2, True), (7, True), (3, False), (7, True)):
         x = rng.standard_normal((n, 3, 6, 5))
         dy = rng.standard_normal((n, 4, 6, 5))
+        workspace = layer._workspace
         y = layer.forward(x, training=training)
+        needed = (3 * 3 * 3) * n * 6 * (5 + 2)  # C_in*kh*kw rows, N*H_out*(padded W) columns
+        if training and workspace is not None and workspace.size >= needed:
+            # a batch no larger than a previous one reuses the same memory
+            assert np.may_share_memory(layer._cols, workspace), n
         np.testing.assert_array_equal(y, conv2d(x, w, b, padding=1))
         dx = layer.backward(dy)
         want = conv2d_backward(dy, x, w, padding=1)

@@ -287,7 +287,8 @@ class Conv2D(Layer):
         y, cols = _conv._forward(x, w, self.params["b"], s, p, d, out_hw, training, workspace)
         if training:
             self._cols = cols
-            if cols.base is None:  # newly allocated: keep it for the next steps
+            ws = self._workspace
+            if ws is None or not np.may_share_memory(cols, ws):  # new: keep it for next steps
                 self._workspace = cols.reshape(-1)
         return y
 
