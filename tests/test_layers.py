@@ -306,6 +306,8 @@ def test_conv_layer_reuses_its_im2col_matrix_exactly():
         if training and workspace is not None and workspace.size >= needed:
             # a batch no larger than a previous one reuses the same memory
             assert np.may_share_memory(layer._cols, workspace), n
+        if training:  # the matrix lives in the workspace kept for the next step
+            assert np.may_share_memory(layer._cols, layer._workspace)
         np.testing.assert_array_equal(y, conv2d(x, w, b, padding=1))
         dx = layer.backward(dy)
         want = conv2d_backward(dy, x, w, padding=1)
