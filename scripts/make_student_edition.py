@@ -76,7 +76,7 @@ SKIP_DIRS = {"_build", "__pycache__"}
 IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "_build", "*.pyc",
                                 "*.egg-info")  # fmt: skip
 #: Requirements of the instructor's tooling, not needed by students.
-INSTRUCTOR_ONLY_PACKAGES = ("ruff", "hypothesis", "playwright")
+INSTRUCTOR_ONLY_PACKAGES = ("ruff", "hypothesis", "playwright", "pytest-xdist")
 
 _BEGIN_RE = re.compile(r"^(\s*)" + re.escape(BEGIN) + r"\s*$")
 _END_RE = re.compile(r"^\s*" + re.escape(END) + r"\s*$")

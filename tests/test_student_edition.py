@@ -154,7 +154,7 @@ def test_requirements_keep_the_book_and_drop_instructor_tools():
     out = mse.convert_requirements((ROOT / "requirements.txt").read_text(encoding="utf-8"))
     names = {re.split(r"[<>=!~ ]", ln)[0] for ln in out.splitlines() if ln and ln[0] != "#"}
     assert {"-e", "jupyter-book", "numpy", "pytest", "nbval"} <= names
-    assert not names & {"ruff", "hypothesis", "playwright"}
+    assert not names & {"ruff", "hypothesis", "playwright", "pytest-xdist"}
     assert "Browser test" not in out
 
 
