@@ -230,7 +230,9 @@ def test_backward_before_forward_and_wrong_dy(make, x_shape, y_shape):
     y = layer.forward(np.linspace(-1, 1, math.prod(x_shape)).reshape(x_shape))
     assert y.shape == y_shape
     wrong = (y_shape[0] + 1, *y_shape[1:])
-    with pytest.raises(ValueError, match=r"dy must have the shape of .* forward output"):
+    with pytest.raises(
+        ValueError, match=r"dy: the output gradient must have shape .* forward output"
+    ):
         layer.backward(np.ones(wrong))
     with pytest.raises(ValueError, match=r"dy contains NaN"):
         layer.backward(np.full(y_shape, np.nan))
