@@ -651,6 +651,11 @@ TARGETS: dict[str, Row] = {
         _kw(fn=st.just(conv.conv2d), stride=st.integers(1, 2), padding=st.integers(0, 1)),
         max_examples=3,
     ),
+    "checks.check_second_moment": Row(
+        checks.check_second_moment,
+        _kw(fn=st.just(lambda alpha: (1 + alpha**2) / 2), alpha=st.floats(0.0, 1.0)),
+        max_examples=3,
+    ),
     "checks.check_value": Row(
         checks.check_value,
         _kw(value=st.floats(0.5, 2), expected=st.floats(0.5, 2), name=st.just("x")),
