@@ -16,6 +16,7 @@ from weightinit.residual import (
     residual_blocks,
     residual_mlp,
     residual_profile,
+    stream_second_moment,
     zero_init_last,
 )
 from weightinit.stats import depth_profile
@@ -247,3 +248,34 @@ def test_bad_input():
         residual_mlp(3, 3, 0, 2)
     with pytest.raises(ValueError, match="std"):
         gpt2_init(residual_mlp(3, 3, 2, 2, rng=0), std=0.0)
+
+
+def test_stream_second_moment_matches_measurement():
+    """The prediction against wide networks, averaged over seeds (finite-width noise)."""
+    x = np.random.default_rng(6).normal(size=(512, 16))
+    for gate, normalized in [(1.0, False), (0.5, False), (1.0, True), (0.5, True)]:
+        measured = []
+        for seed in range(4):
+            net = residual_mlp(16, 256, 5, 3, norm="batch" if normalized else None,
+                               gate=True, gate_init=gate, rng=seed)  # fmt: skip
+            p = residual_profile(net, x, training=True)
+            measured.append(p.stream_ms[-1] / p.input_ms if not normalized else p.stream_ms[-1])
+            q0 = p.input_ms
+        predicted = stream_second_moment(5, gate, q0=1.0 if not normalized else q0,
+                                         normalized=normalized)  # fmt: skip
+        assert abs(np.mean(measured) / predicted - 1) < 0.12, (gate, normalized)
+
+
+def test_stream_second_moment_values_and_errors():
+    assert stream_second_moment(0, 3.0, q0=2.5) == 2.5
+    assert stream_second_moment(7, 0.0) == 1.0
+    assert stream_second_moment(10, 1.0) == 1024.0
+    assert stream_second_moment(4, 0.5, q0=2.0, normalized=True) == 3.0
+    assert isinstance(stream_second_moment(3, 1), float)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="depth"):
+            stream_second_moment(bad)
+    with pytest.raises(ValueError, match="q0"):
+        stream_second_moment(3, q0=0.0)
+    with pytest.raises(TypeError, match="normalized"):
+        stream_second_moment(3, normalized="yes")

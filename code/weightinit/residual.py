@@ -39,6 +39,7 @@ statistics of the residual stream.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,7 @@ __all__ = [
     "residual_blocks",
     "residual_mlp",
     "residual_profile",
+    "stream_second_moment",
     "zero_init_last",
 ]
 
@@ -403,6 +405,42 @@ def residual_mlp(
 
 
 # --------------------------------------------------------------------------- statistics
+def stream_second_moment(depth, gate=1.0, *, q0=1.0, normalized: bool = False) -> float:
+    """Predicted second moment ``E[x_L²]`` of the residual stream after ``depth`` blocks.
+
+    Each block computes ``x_{l+1} = x_l + g·F(x_l)``. The branch output is uncorrelated
+    with ``x_l`` (its last weight matrix has zero mean and is independent of ``x_l``),
+    so ``E[x_{l+1}²] = E[x_l²] + g²·E[F(x_l)²]``.
+
+    * ``normalized=False``: a branch that keeps the second moment of its input, such
+      as the He-initialized ``relu → Dense → relu → Dense`` branch of
+      :func:`residual_mlp`, has ``E[F(x)²] = E[x²]``, hence
+      ``E[x_L²] = q0·(1 + g²)^L`` (``2^L·q0`` for ``g = 1``);
+    * ``normalized=True``: a branch that starts with a normalization layer (and is
+      He-initialized after it) outputs ``E[F(x)²] = 1`` whatever the scale of ``x``,
+      hence ``E[x_L²] = q0 + L·g²``: linear growth (De & Smith, 2020).
+
+    Parameters
+    ----------
+    depth : int >= 0
+        Number of blocks ``L``.
+    gate : float
+        The branch multiplier ``g`` (1 for a plain block, 0 for SkipInit/ReZero).
+    q0 : float > 0
+        ``E[x_0²]``, the second moment entering the first block.
+    normalized : bool
+    """
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 0:
+        raise ValueError(f"depth must be an integer >= 0, got {depth!r}")
+    gate = real(gate, "gate")
+    q0 = real(q0, "q0", positive=True)
+    if not isinstance(normalized, bool):
+        raise TypeError(f"normalized must be True or False, got {normalized!r}")
+    if normalized:
+        return float(q0 + depth * gate**2)
+    return float(q0 * (1.0 + gate**2) ** depth)
+
+
 @dataclass
 class ResidualProfile:
     """Second moments along the residual stream, one entry per :class:`Residual` block.
