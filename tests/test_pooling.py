@@ -36,6 +36,13 @@ def test_variance_of_independent_inputs_drops_by_window_area():
     assert abs(AvgPool2D(2).forward(x).var() / 0.25 - 1) < 0.05
 
 
+def test_keeps_float32():
+    pool = AvgPool2D(2)
+    y = pool.forward(np.ones((1, 2, 4, 4), dtype=np.float32))
+    assert y.dtype == np.float32
+    assert pool.backward(np.ones_like(y)).dtype == np.float32
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="size"):
         AvgPool2D(0)

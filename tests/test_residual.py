@@ -279,3 +279,28 @@ def test_stream_second_moment_values_and_errors():
         stream_second_moment(3, q0=0.0)
     with pytest.raises(TypeError, match="normalized"):
         stream_second_moment(3, normalized="yes")
+
+
+@pytest.mark.parametrize("norm, style", [("batch", "preact"), ("layer", "transformer")])
+def test_float32_network_keeps_its_dtype(norm, style):
+    digits = data.load_digits(flat=True).subset(128)
+    net = residual_mlp(64, 8, 2, 10, norm=norm, style=style, gate=True, gate_init=0.5, rng=0,
+                       dtype=np.float32)  # fmt: skip
+    assert all(p.dtype == np.float32 for _, _, p, _ in net.parameters())
+    out = net.forward(digits.X_train[:16])  # float64 input is cast
+    assert out.dtype == np.float32
+    hist = training.train(net, digits, epochs=1, lr=0.05, profile=False)
+    assert not hist.diverged
+    assert all(p.dtype == np.float32 for _, _, p, _ in net.parameters())
+    assert all(g.dtype == np.float32 for _, _, _, g in net.parameters())
+    bn32 = BatchNorm(3, dtype=np.float32)
+    bn32.forward(np.arange(12).reshape(4, 3))
+    assert bn32.running_var.dtype == np.float32
+
+
+def test_bad_dtype():
+    for make in (lambda: BatchNorm(3, dtype=np.int32), lambda: LayerNorm(3, dtype="float16"),
+                 lambda: Residual([ReLU()], dtype=np.complex64),
+                 lambda: residual_mlp(3, 3, 1, 2, dtype=np.float16)):  # fmt: skip
+        with pytest.raises(TypeError, match="dtype"):
+            make()

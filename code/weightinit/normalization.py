@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import positive_int, real
-from .layers import Layer, _check_array
+from .layers import Layer, _check_array, _float_dtype
 
 __all__ = ["BatchNorm", "LayerNorm", "normalize_backward"]
 
@@ -106,6 +106,9 @@ class BatchNorm(Layer):
     affine : bool, default True
         Learnable ``γ`` (``params["gamma"]``, init 1) and ``β`` (``params["beta"]``,
         init 0). Without it the layer has no parameters.
+    dtype : numpy.float64 (default) or numpy.float32
+        Precision of ``γ``, ``β`` and the running statistics; inputs and ``dy`` are
+        cast to it (the library's dtype rule, see :mod:`weightinit.layers`).
 
     Attributes
     ----------
@@ -113,9 +116,11 @@ class BatchNorm(Layer):
     num_batches_tracked : int
     """
 
-    def __init__(self, num_features, *, eps=1e-5, momentum=0.1, affine: bool = True):
+    def __init__(self, num_features, *, eps=1e-5, momentum=0.1, affine: bool = True,
+                 dtype=np.float64):  # fmt: skip
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
+        self.dtype = _float_dtype(dtype)
         self.eps = _eps(eps)
         if momentum is not None:
             momentum = real(momentum, "momentum", positive=True)
@@ -126,10 +131,10 @@ class BatchNorm(Layer):
             raise TypeError(f"affine must be True or False, got {affine!r}")
         self.affine = affine
         if affine:
-            self.params["gamma"] = np.ones(self.num_features)
-            self.params["beta"] = np.zeros(self.num_features)
-        self.running_mean = np.zeros(self.num_features)
-        self.running_var = np.ones(self.num_features)
+            self.params["gamma"] = np.ones(self.num_features, dtype=self.dtype)
+            self.params["beta"] = np.zeros(self.num_features, dtype=self.dtype)
+        self.running_mean = np.zeros(self.num_features, dtype=self.dtype)
+        self.running_var = np.ones(self.num_features, dtype=self.dtype)
         self.num_batches_tracked = 0
         self._cache = None
 
@@ -146,7 +151,7 @@ class BatchNorm(Layer):
         return (0, 2, 3), (1, self.num_features, 1, 1)
 
     def forward(self, x, training=True):
-        x = _check_array(x, "BatchNorm input")
+        x = _check_array(x, "BatchNorm input", dtype=self.dtype)
         axes, bshape = self._axes_and_shape(x)
         if training:
             n = int(np.prod([x.shape[a] for a in axes]))
@@ -159,11 +164,13 @@ class BatchNorm(Layer):
             var = x.var(axis=axes)
             self.num_batches_tracked += 1
             m = self.momentum if self.momentum is not None else 1.0 / self.num_batches_tracked
-            self.running_mean = (1 - m) * self.running_mean + m * mean
-            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
+            rm = (1 - m) * self.running_mean + m * mean
+            rv = (1 - m) * self.running_var + m * var * n / (n - 1)
+            self.running_mean = rm.astype(self.dtype, copy=False)
+            self.running_var = rv.astype(self.dtype, copy=False)
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = (1.0 / np.sqrt(var + self.eps)).reshape(bshape)
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(self.dtype).reshape(bshape)
         xhat = (x - mean.reshape(bshape)) * inv_std
         self._cache = (xhat, inv_std, axes, bshape, training)
         if not self.affine:
@@ -174,7 +181,7 @@ class BatchNorm(Layer):
         if self._cache is None:
             raise RuntimeError("BatchNorm.backward() called before forward()")
         xhat, inv_std, axes, bshape, training = self._cache
-        dy = np.asarray(dy)
+        dy = np.asarray(dy).astype(self.dtype, copy=False)
         if dy.shape != xhat.shape:
             raise ValueError(f"dy has shape {dy.shape}, the forward output had {xhat.shape}")
         if self.affine:
@@ -207,22 +214,26 @@ class LayerNorm(Layer):
     eps : float, default 1e-5
     elementwise_affine : bool, default True
         Learnable ``γ`` (init 1) and ``β`` (init 0) in ``params``.
+    dtype : numpy.float64 (default) or numpy.float32
+        Precision of ``γ`` and ``β``; inputs and ``dy`` are cast to it.
     """
 
-    def __init__(self, num_features, *, eps=1e-5, elementwise_affine: bool = True):
+    def __init__(self, num_features, *, eps=1e-5, elementwise_affine: bool = True,
+                 dtype=np.float64):  # fmt: skip
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
+        self.dtype = _float_dtype(dtype)
         self.eps = _eps(eps)
         if not isinstance(elementwise_affine, bool):
             raise TypeError(f"elementwise_affine must be True or False, got {elementwise_affine!r}")
         self.affine = elementwise_affine
         if self.affine:
-            self.params["gamma"] = np.ones(self.num_features)
-            self.params["beta"] = np.zeros(self.num_features)
+            self.params["gamma"] = np.ones(self.num_features, dtype=self.dtype)
+            self.params["beta"] = np.zeros(self.num_features, dtype=self.dtype)
         self._cache = None
 
     def forward(self, x, training=True):
-        x = _check_array(x, "LayerNorm input")
+        x = _check_array(x, "LayerNorm input", dtype=self.dtype)
         if x.ndim < 2 or x.shape[-1] != self.num_features:
             raise ValueError(
                 f"LayerNorm input must be (N, ..., F) with F = num_features = "
@@ -240,7 +251,7 @@ class LayerNorm(Layer):
         if self._cache is None:
             raise RuntimeError("LayerNorm.backward() called before forward()")
         xhat, inv_std = self._cache
-        dy = np.asarray(dy)
+        dy = np.asarray(dy).astype(self.dtype, copy=False)
         if dy.shape != xhat.shape:
             raise ValueError(f"dy has shape {dy.shape}, the forward output had {xhat.shape}")
         if self.affine:

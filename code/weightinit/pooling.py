@@ -55,7 +55,8 @@ class AvgPool2D(Layer):
         dy = np.asarray(dy)
         if dy.shape != (n, c, ho, wo):
             raise ValueError(f"dy has shape {dy.shape}, the forward output had {(n, c, ho, wo)}")
-        dx = np.zeros(self._shape, dtype=np.result_type(dy.dtype, np.float64))
+        dt = dy.dtype if np.issubdtype(dy.dtype, np.floating) else np.float64
+        dx = np.zeros(self._shape, dtype=dt)
         g = np.broadcast_to(dy[:, :, :, None, :, None] / (s * s), (n, c, ho, s, wo, s))
         dx[:, :, : ho * s, : wo * s] = g.reshape(n, c, ho * s, wo * s)
         return dx

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import initializers as _init
 from ._validate import positive_int, real
-from .layers import Dense, Layer, Sequential, activation, softmax_cross_entropy
+from .layers import Dense, Layer, Sequential, _float_dtype, activation, softmax_cross_entropy
 from .normalization import BatchNorm, LayerNorm
 
 __all__ = [
@@ -90,6 +90,8 @@ class Residual(Layer):
         Initial ``g``: 0 is SkipInit (De & Smith, 2020) and ReZero (Bachlechner et
         al., 2020), where every block starts as the identity; 1 is Fixup's scalar
         multiplier (Zhang et al., 2019).
+    dtype : numpy.float64 (default) or numpy.float32
+        Precision of the gate (the branch's layers have their own ``dtype``).
 
     Notes
     -----
@@ -99,7 +101,8 @@ class Residual(Layer):
     ``"W"``, so it does not reach the weights inside a block.
     """
 
-    def __init__(self, branch, *, gate: bool = False, gate_init: float = 0.0):
+    def __init__(self, branch, *, gate: bool = False, gate_init: float = 0.0,
+                 dtype=np.float64):  # fmt: skip
         # No Layer.__init__: params and grads are properties built from the branch.
         self.branch = _as_branch(branch)
         if not isinstance(gate, bool):
@@ -107,7 +110,8 @@ class Residual(Layer):
         gate_init = real(gate_init, "gate_init")
         if not gate and gate_init != 0.0:
             raise ValueError("gate_init is only used with gate=True")
-        self._gate = np.array([gate_init]) if gate else None
+        self.dtype = _float_dtype(dtype)
+        self._gate = np.array([gate_init], dtype=self.dtype) if gate else None
         self._gate_grad = None
         self._x = None
         self._f = None
@@ -158,7 +162,7 @@ class Residual(Layer):
             raise RuntimeError("Residual.backward() called before forward()")
         dy = np.asarray(dy)
         if self.gated:
-            self._gate_grad = np.array([float(np.sum(dy * self._f))])
+            self._gate_grad = np.array([np.sum(dy * self._f)], dtype=self.dtype)
         return dy + self.branch.backward(self.gate * dy)
 
     def __repr__(self):
@@ -337,6 +341,7 @@ def residual_mlp(
     gate: bool = False,
     gate_init: float = 0.0,
     rng=0,
+    dtype=np.float64,
 ) -> Sequential:
     """A residual multilayer perceptron: stem, ``n_blocks`` residual blocks, head.
 
@@ -362,7 +367,10 @@ def residual_mlp(
         See :class:`Residual`.
     rng : int or Generator
         One generator for the whole network.
+    dtype : numpy.float64 (default) or numpy.float32
+        For every layer with parameters (and the gates).
     """
+    dtype = _float_dtype(dtype)
     in_features = positive_int(in_features, "in_features")
     width = positive_int(width, "width")
     n_blocks = positive_int(n_blocks, "n_blocks")
@@ -378,10 +386,10 @@ def residual_mlp(
     gen = _init.as_generator(rng)
 
     def dense(a, b):
-        return Dense(a, b, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs)
+        return Dense(a, b, weight_init=weight_init, rng=gen, init_kwargs=init_kwargs, dtype=dtype)
 
     def norm_layer(features):
-        return [] if norm is None else [_NORMS[norm](features)]
+        return [] if norm is None else [_NORMS[norm](features, dtype=dtype)]
 
     layers: list[Layer] = [dense(in_features, width)]
     for _ in range(n_blocks):
@@ -396,7 +404,9 @@ def residual_mlp(
                 activation(activation_name),
                 dense(hidden, width),
             ]
-        layers.append(Residual(branch, gate=gate, gate_init=gate_init if gate else 0.0))
+        layers.append(
+            Residual(branch, gate=gate, gate_init=gate_init if gate else 0.0, dtype=dtype)
+        )
     layers += norm_layer(width)
     if style == "preact":
         layers.append(activation(activation_name))
