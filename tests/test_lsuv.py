@@ -47,7 +47,7 @@ def test_works_on_a_cnn_and_with_a_target_and_keeps_existing_weights_when_asked(
     res = lsuv(net, x, target_var=0.5, orthonormal=False)
     for out in _outputs(net, x):
         assert abs(np.var(out) - 0.5) < 0.1
-    assert res.rows()[0]["layer"] == 0 and len(res.rows()) == 3
+    assert res.rows()[0]["layer"] == 1 and res.rows()[2]["index"] == 6 and len(res.rows()) == 3
 
 
 def test_a_bias_makes_it_iterate():

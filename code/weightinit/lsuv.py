@@ -57,24 +57,31 @@ class LSUVResult:
     converged: list[bool] = field(default_factory=list)
 
     def rows(self) -> list[dict]:
-        """One dict per layer (for :func:`weightinit.display.table`)."""
+        """One dict per weighted layer (for :func:`weightinit.display.table`).
+
+        ``layer`` counts the weighted layers from 1; ``index`` is the position in
+        ``net.layers``.
+        """
         return [
             {
-                "layer": i,
+                "layer": k + 1,
+                "index": i,
                 "Var before": vb,
                 "Var after": va,
                 "iterations": it,
                 "scale": s,
                 "converged": c,
             }
-            for i, vb, va, it, s, c in zip(
-                self.layer_index,
-                self.var_before,
-                self.var_after,
-                self.iterations,
-                self.scale,
-                self.converged,
-                strict=True,
+            for k, (i, vb, va, it, s, c) in enumerate(
+                zip(
+                    self.layer_index,
+                    self.var_before,
+                    self.var_after,
+                    self.iterations,
+                    self.scale,
+                    self.converged,
+                    strict=True,
+                )
             )
         ]
 
