@@ -241,7 +241,7 @@ def make_class(edition: Path, out: Path, canary: Path, reference: Path) -> dict[
         fill(nbs, F, "import weightinit as wi\n\nconv_fans = wi.fans\n")
         fill(nbs, H, "import weightinit as wi\nfrom weightinit.initializers import he_normal "
                      "as my_he_normal\n\n\ndef my_leaky_he_normal(shape, rng):\n    return "
-                     "wi.get('he_normal')(shape, rng, negative_slope=0.2)\n")  # fmt: skip
+                     "wi.get('he_normal')(shape, rng=rng, negative_slope=0.2)\n")  # fmt: skip
 
     student("library_alias", {K: ("CHEATED", "weightinit.conv.conv2d"),
                               F: ("CHEATED", "weightinit.fans"),

@@ -31,8 +31,10 @@ modest ``max_examples`` per row.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import math
+import pkgutil
 import re
 import resource
 import signal
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import weightinit
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -61,7 +64,12 @@ from weightinit import (
 )
 from weightinit._validate import MAX_BYTES
 
-MODULES = [fans, initializers, conv, layers, stats, training, data, plots, display, checks]
+#: every public module of the package, found by walking it (a new module is not forgotten)
+MODULES = [
+    importlib.import_module(f"weightinit.{m.name}")
+    for m in pkgutil.iter_modules(weightinit.__path__)
+    if not m.name.startswith("_")
+]
 
 #: seconds a single call may take (generous: the test machine is shared)
 TIME_LIMIT = 10.0
@@ -694,6 +702,29 @@ NOT_FUZZED = {
 }
 
 
+#: Callables of the Part II modules (analysis, calculator, lsuv, mup, normalization,
+#: pooling, residual, structured) that landed on main after this table was written. They
+#: are listed one by one, so a *new* callable still fails the test below; each still needs
+#: its row (tracked as an open item of issue 12), and until then is not fuzzed.
+PENDING_ROWS = {
+    f"{module}.{name}"
+    for module, names in {
+        "analysis": "activation_moments chi1 correlation_map critical_sigma_w depth_scale "
+        "fixed_point gaussian_expectation jacobian jacobian_singular_values length_map "
+        "numerical_gain",
+        "calculator": "LayerSpec VarianceReport variance_report",
+        "lsuv": "LSUVResult lsuv",
+        "mup": "ScaledDense mup_mlp width_multipliers",
+        "normalization": "BatchNorm LayerNorm normalize_backward",
+        "pooling": "AvgPool2D",
+        "residual": "Residual ResidualProfile fixup_init gpt2_init residual_blocks residual_mlp "
+        "residual_profile stream_second_moment zero_init_last",
+        "structured": "delta_orthogonal dirac eye register",
+    }.items()
+    for name in names.split()
+}
+
+
 def _public_callables():
     out = []
     for mod in MODULES:
@@ -705,9 +736,12 @@ def _public_callables():
 
 
 def test_every_public_callable_has_a_row():
-    missing = [n for n in _public_callables() if n not in TARGETS and n not in NOT_FUZZED]
+    known = set(TARGETS) | set(NOT_FUZZED) | PENDING_ROWS
+    missing = [n for n in _public_callables() if n not in known]
     assert not missing, f"add a fuzz row (or a NOT_FUZZED reason) for: {missing}"
     assert len(_public_callables()) >= 79  # the count of issue 12
+    # every row, reason and pending entry names a callable that exists
+    assert {".".join(k.split(".")[:2]) for k in known} <= set(_public_callables())
 
 
 # --------------------------------------------------------------------------- the harness

@@ -144,7 +144,7 @@ def test_outputs_are_written_incrementally(tmp_path):
     [
         ("from weightinit.initializers import caffe_xavier as my_caffe_xavier",
          "ex-together-code", "weightinit.initializers.caffe_xavier"),
-        ("import weightinit as wi\ndef my_he_normal(s, r):\n    return wi.get('he_normal')(s, r)",
+        ("import weightinit as wi\ndef my_he_normal(s, r):\n    return wi.get('he_normal')(s, rng=r)",
          "ex-he-code", "weightinit.get"),
         ("import weightinit\nf = weightinit.initializers\ng = f.he_normal", "ex-he-code",
          "weightinit.initializers.he_normal"),

@@ -168,7 +168,7 @@ def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch
         )
     g = real(gain, "gain", positive=True)
     dt = _init._check_dtype(dtype)
-    h = _init.orthogonal((c_out, c_in), rng, gain=g)
+    h = _init.orthogonal((c_out, c_in), rng=rng, gain=g)
     w = np.zeros((c_out, c_in, *kernel))
     w[(slice(None), slice(None), *_centre(kernel))] = h
     return _to_layout(w, layout).astype(dt)
