@@ -38,6 +38,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -75,10 +76,16 @@ __all__ = [
 def _check_array(x, name: str, ndim: int | None = None, dtype=None) -> np.ndarray:
     """A non-empty, finite, real array (the library's NaN and empty-input policies), cast to
     ``dtype`` (default: floating dtypes kept, integers to float64)."""
-    x = real_array(x, name, ndim)
+    x = real_array(x, name, ndim, finite=not getattr(_NETWORK, "inside", False))
     if dtype is not None:
         return x.astype(dtype, copy=False)
     return x
+
+
+#: set while a Sequential runs its layers: inside a network, intermediate values follow
+#: IEEE arithmetic (a -inf pre-activation clamped to 0 by a ReLU is not an error); the
+#: network checks its own input and output instead
+_NETWORK = threading.local()
 
 
 class NonFiniteError(ValueError, FloatingPointError):
@@ -134,7 +141,7 @@ class Layer:
                 f"{type(self).__name__}.backward(dy) called before forward(x): "
                 "run forward first (backward needs what forward stored)"
             )
-        dy = real_array(dy, "dy", allow_empty=True)
+        dy = real_array(dy, "dy", allow_empty=True, finite=not getattr(_NETWORK, "inside", False))
         if dy.shape != shape:
             raise ValueError(
                 f"dy: the output gradient must have shape {shape} (that of "
@@ -626,18 +633,21 @@ class Sequential:
     def forward(self, x, training: bool = True, keep: bool = False):
         x = real_array(x, "x (the network input)", min_ndim=1)
         outs = []
-        for i, layer in enumerate(self.layers):
-            with np.errstate(over="ignore", invalid="ignore"):  # detected just below
-                x = layer.forward(x, training)
-            if not np.all(np.isfinite(x)):
-                raise NonFiniteError(
-                    f"the activations are not finite after layer {i} ({layer!r}): they overflowed "
-                    "although the input x was finite; inspect the statistics of the earlier "
-                    "layers"
-                )
-            if keep:
-                outs.append(x)
+        inside, _NETWORK.inside = getattr(_NETWORK, "inside", False), True
+        try:
+            for layer in self.layers:
+                with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                    x = layer.forward(x, training)
+                if keep:
+                    outs.append(x)
+        finally:
+            _NETWORK.inside = inside
         self.outputs = outs
+        if not np.all(np.isfinite(x)):
+            raise NonFiniteError(
+                "the network output is not finite although the input x was: the activations "
+                "overflowed; inspect the statistics of the earlier layers"
+            )
         return x
 
     __call__ = forward
@@ -646,9 +656,15 @@ class Sequential:
         if not self.layers:
             return _check_array(dy, "dy")
         grads = [None] * len(self.layers)
-        for i in range(len(self.layers) - 1, -1, -1):
-            grads[i] = dy
-            dy = self.layers[i].backward(dy)
+        dy = real_array(dy, "dy", allow_empty=True)
+        inside, _NETWORK.inside = getattr(_NETWORK, "inside", False), True
+        try:
+            for i in range(len(self.layers) - 1, -1, -1):
+                grads[i] = dy
+                with np.errstate(over="ignore", invalid="ignore"):
+                    dy = self.layers[i].backward(dy)
+        finally:
+            _NETWORK.inside = inside
         self.output_grads = grads
         return dy
 

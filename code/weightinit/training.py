@@ -258,7 +258,7 @@ def train(
             if not math.isfinite(loss):
                 hist.diverged, hist.diverged_at_step = True, step
                 return hist
-            net.backward(dout)
+            net.backward(dout)  # overflowing gradients show up in the parameters, below
             opt.step()
             hist.step_loss.append(loss)
             step += 1
