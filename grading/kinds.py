@@ -588,7 +588,10 @@ class DeltaOrthogonalTest:
                 why = ("your whole kernel, flattened to (out, in·kh·kw), is one orthogonal "
                        "matrix (PyTorch's orthogonal_): delta-orthogonal puts an out × in "
                        "orthogonal matrix at the centre tap and zeros elsewhere.")  # fmt: skip
-            elif np.abs(gram - np.diag(np.diag(gram))).max() <= 1e-8 and np.ptp(np.diag(gram)) <= 1e-8:
+            elif (
+                np.abs(gram - np.diag(np.diag(gram))).max() <= 1e-8
+                and np.ptp(np.diag(gram)) <= 1e-8
+            ):
                 s = math.sqrt(max(float(gram[0, 0]), 0.0))
                 why = (f"the columns are orthogonal but have length {s:.4g}, not 1: do not scale "
                        "Q (no gain, no std).")  # fmt: skip

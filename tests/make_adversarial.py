@@ -310,7 +310,7 @@ def make_class(edition: Path, out: Path, canary: Path, reference: Path) -> dict[
 
 
 # ------------------------------------------------------------------ Part II (real chapters)
-O, R, L = "ex-orthogonal-code", "ex-norm-residual-code", "ex-data-lsuv-code"
+ORTH, RES, LSUV = "ex-orthogonal-code", "ex-norm-residual-code", "ex-data-lsuv-code"
 
 # polar factor instead of QR: uniform (Haar) too, and written differently from the solution
 DELTA_OK = """import numpy as np
@@ -359,43 +359,43 @@ def make_part2_class(edition: Path, out: Path) -> dict[str, dict]:
         _write(nbs, Path(out) / name)
         expected[name] = verdicts
 
-    student("p2_strong", {O: ("CORRECT", "uniform over 2000 seeds"), R: ("CORRECT", "hidden"),
-                          L: ("CORRECT", "hidden")},
-            {O: DELTA_OK, R: STREAM_OK, L: LSUV_OK})  # fmt: skip
-    student("p2_weak1", {O: ("WRONG", "sign of the matching diagonal entry of R"),
-                         R: ("WRONG", "you used g instead of g²"),
-                         L: ("WRONG", "not the variance")},
-            {O: DELTA_QR.replace(" * np.sign(np.diag(r))", ""),
-             R: STREAM_OK.replace("gate**2", "gate"),
-             L: LSUV_OK.replace("y.std()", "np.sqrt(np.mean(y**2))")})  # fmt: skip
-    student("p2_weak2", {O: ("WRONG", "[0, 0] is the corner"),
-                         R: ("WRONG", "the growth is linear, not a product"),
-                         L: ("WRONG", "you forgot the square root")},
-            {O: DELTA_OK.replace("kh // 2, kw // 2", "0, 0"),
-             R: STREAM_OK.replace("(1.0 if normalized else q)", "q"),
-             L: LSUV_OK.replace("np.sqrt(target_var) / y.std()", "target_var / y.var()")})  # fmt: skip
-    student("p2_weak3", {O: ("WRONG", "the kernel is not square"),
-                         R: ("WRONG", "you ignored q0"),
-                         L: ("WRONG", "your factor is inverted")},
-            {O: DELTA_OK.replace("kh // 2, kw // 2", "kh // 2, kh // 2"),
-             R: STREAM_OK.replace("q = q0", "q = 1.0"),
-             L: LSUV_OK.replace("np.sqrt(target_var) / y.std()", "y.std() / np.sqrt(target_var)")})  # fmt: skip
-    student("p2_weak4", {O: ("WRONG", "not from a check of yours"),
-                         R: ("NOT ATTEMPTED", "untouched stub"),
-                         L: ("NOT ATTEMPTED", "untouched stub")},
-            {O: DELTA_QR.replace("raise ValueError", "print")})  # fmt: skip
-    student("p2_weak5", {O: ("WRONG", "identity (a Dirac kernel)"),
-                         R: ("NOT ATTEMPTED", ""), L: ("NOT ATTEMPTED", "")},
-            {O: DELTA_OK.replace("u @ vt", "np.eye(out_ch, in_ch)")})  # fmt: skip
-    student("p2_raises", {O: ("ERROR", "raised ValueError"), R: ("NOT ATTEMPTED", ""),
-                          L: ("NOT ATTEMPTED", "")},
-            {O: DELTA_OK.replace("if out_ch < in_ch", "if out_ch >= in_ch")})  # fmt: skip
-    student("p2_library", {O: ("CHEATED", "weightinit.structured.delta_orthogonal"),
-                           R: ("CHEATED", "weightinit.residual.stream_second_moment"),
-                           L: ("CHEATED", "weightinit.lsuv")},
-            {O: "from weightinit.structured import delta_orthogonal as my_delta_orthogonal\n",
-             R: "from weightinit.residual import stream_second_moment as my_stream_second_moment\n",
-             L: "import numpy as np\nfrom weightinit import lsuv\n\n\ndef lsuv_factor(W, x, "
+    student("p2_strong", {ORTH: ("CORRECT", "uniform over 2000 seeds"), RES: ("CORRECT", "hidden"),
+                          LSUV: ("CORRECT", "hidden")},
+            {ORTH: DELTA_OK, RES: STREAM_OK, LSUV: LSUV_OK})  # fmt: skip
+    student("p2_weak1", {ORTH: ("WRONG", "sign of the matching diagonal entry of R"),
+                         RES: ("WRONG", "you used g instead of g²"),
+                         LSUV: ("WRONG", "not the variance")},
+            {ORTH: DELTA_QR.replace(" * np.sign(np.diag(r))", ""),
+             RES: STREAM_OK.replace("gate**2", "gate"),
+             LSUV: LSUV_OK.replace("y.std()", "np.sqrt(np.mean(y**2))")})  # fmt: skip
+    student("p2_weak2", {ORTH: ("WRONG", "[0, 0] is the corner"),
+                         RES: ("WRONG", "the growth is linear, not a product"),
+                         LSUV: ("WRONG", "you forgot the square root")},
+            {ORTH: DELTA_OK.replace("kh // 2, kw // 2", "0, 0"),
+             RES: STREAM_OK.replace("(1.0 if normalized else q)", "q"),
+             LSUV: LSUV_OK.replace("np.sqrt(target_var) / y.std()", "target_var / y.var()")})  # fmt: skip
+    student("p2_weak3", {ORTH: ("WRONG", "the kernel is not square"),
+                         RES: ("WRONG", "you ignored q0"),
+                         LSUV: ("WRONG", "your factor is inverted")},
+            {ORTH: DELTA_OK.replace("kh // 2, kw // 2", "kh // 2, kh // 2"),
+             RES: STREAM_OK.replace("q = q0", "q = 1.0"),
+             LSUV: LSUV_OK.replace("np.sqrt(target_var) / y.std()", "y.std() / np.sqrt(target_var)")})  # fmt: skip
+    student("p2_weak4", {ORTH: ("WRONG", "not from a check of yours"),
+                         RES: ("NOT ATTEMPTED", "untouched stub"),
+                         LSUV: ("NOT ATTEMPTED", "untouched stub")},
+            {ORTH: DELTA_QR.replace("raise ValueError", "print")})  # fmt: skip
+    student("p2_weak5", {ORTH: ("WRONG", "identity (a Dirac kernel)"),
+                         RES: ("NOT ATTEMPTED", ""), LSUV: ("NOT ATTEMPTED", "")},
+            {ORTH: DELTA_OK.replace("u @ vt", "np.eye(out_ch, in_ch)")})  # fmt: skip
+    student("p2_raises", {ORTH: ("ERROR", "raised ValueError"), RES: ("NOT ATTEMPTED", ""),
+                          LSUV: ("NOT ATTEMPTED", "")},
+            {ORTH: DELTA_OK.replace("if out_ch < in_ch", "if out_ch >= in_ch")})  # fmt: skip
+    student("p2_library", {ORTH: ("CHEATED", "weightinit.structured.delta_orthogonal"),
+                           RES: ("CHEATED", "weightinit.residual.stream_second_moment"),
+                           LSUV: ("CHEATED", "weightinit.lsuv")},
+            {ORTH: "from weightinit.structured import delta_orthogonal as my_delta_orthogonal\n",
+             RES: "from weightinit.residual import stream_second_moment as my_stream_second_moment\n",
+             LSUV: "import numpy as np\nfrom weightinit import lsuv\n\n\ndef lsuv_factor(W, x, "
                 "target_var=1.0):\n    return lsuv.lsuv(W, x)\n"})  # fmt: skip
     return expected
 

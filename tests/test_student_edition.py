@@ -355,7 +355,9 @@ def test_real_book_edition_covers_part2(tmp_path):
         student = nbformat.read(out / "chapters" / name, as_version=4)
 
         def cells(nb, role, ex_id=ex_id):
-            return [c for c in nb.cells if _meta(c).get("exercise") == ex_id and mse.role(c) == role]
+            return [
+                c for c in nb.cells if _meta(c).get("exercise") == ex_id and mse.role(c) == role
+            ]
 
         (stub_i,), (stub_s,) = cells(instructor, "stub"), cells(student, "stub")
         assert stub_s.source == stub_i.source and _meta(stub_s) == _meta(stub_i), name
