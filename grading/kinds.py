@@ -709,5 +709,5 @@ class DeltaOrthogonalTest:
         shown_shapes = ", ".join(str(tuple(s)) for s in self.shapes)
         return Judgement(True, [
             f"orthonormal columns at the centre tap, zeros elsewhere, seeded, on {shown_shapes}; "
-            f"uniform over {n} seeds (max |mean H²  − 1/out| = {dev.max():.4f}, "
+            f"uniform over {n} seeds (max |mean H² − 1/out| = {dev.max():.4f}, "
             f"P(H[j, j] > 0) = {pdiag:.3f}); ValueError for {shown}"])  # fmt: skip

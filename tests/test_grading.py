@@ -388,6 +388,10 @@ HIDDEN = [
         ("q * np.sign(np.diag(r))", "np.sqrt(2) * q * np.sign(np.diag(r))", "length 1.414"),
         ("rng.standard_normal((out_ch, in_ch))",
          "np.eye(out_ch, in_ch) + 0.3 * rng.standard_normal((out_ch, in_ch))", "close to the identity"),
+        ("q, r = np.linalg.qr(rng.standard_normal((out_ch, in_ch)))",  # a Householder reflection
+         "v = rng.standard_normal(out_ch)\n    v /= np.linalg.norm(v)\n"
+         "    q = (np.eye(out_ch) - 2 * np.outer(v, v))[:, :in_ch]\n    r = np.eye(in_ch)",
+         "reflection I − 2vvᵀ"),
         ("q, r = np.linalg.qr(rng.standard_normal((out_ch, in_ch)))",
          "q = rng.standard_normal((out_ch, in_ch))\n    r = np.eye(in_ch)\n"
          "    q = q / np.linalg.norm(q, axis=0)", "not orthogonal to each other"),
