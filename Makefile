@@ -17,7 +17,7 @@ BIN     = $(VENV)/bin
 JOBS   ?= 2
 XDIST   = -n $(JOBS) --dist loadfile
 
-.PHONY: book test setup lint unit notebooks browser student bench clean
+.PHONY: book test setup lint unit notebooks browser student bench clean sandbox grade bench-grade
 
 setup: $(VENV)/.installed
 
@@ -34,10 +34,11 @@ _build/html/index.html:
 	$(MAKE) book
 
 lint: setup
-	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext
-	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext
+	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext grading
+	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext grading
 
-unit: setup
+# the grader's tests (tests/test_grading.py) run student code in bubblewrap
+unit: setup sandbox
 	$(BIN)/pytest $(XDIST) tests
 
 notebooks: setup
@@ -53,6 +54,7 @@ browser: setup _build/html/index.html
 # over $(JOBS) workers (the exercise fixture notebook is test data, not a chapter).
 test: lint _build/html/index.html
 	bash scripts/install_browser.sh
+	bash scripts/install_bubblewrap.sh
 	$(BIN)/pytest $(XDIST) --durations=12 --nbval tests chapters browser_tests \
 		--ignore=tests/fixtures
 
@@ -65,13 +67,24 @@ bench: setup
 clean:
 	rm -rf _build
 
-# Student edition (solutions replaced by stubs) in ./student; see chapters/instructors.md.
+# Student edition in ./student (or STUDENT=dir), publishable as it is; its repository and
+# launch buttons point to STUDENT_REPO_URL, or are off. See chapters/instructors.md.
+STUDENT          ?= student
+STUDENT_REPO_URL ?=
 student: setup
-	$(BIN)/python scripts/make_student_edition.py --out student
+	$(BIN)/python scripts/make_student_edition.py --out $(STUDENT) --repo-url "$(STUDENT_REPO_URL)"
 
-# Grade submitted notebooks: make grade SUBMISSIONS=path/to/folder [GRADES=grades.csv]
+# The grader's sandbox: Debian's bubblewrap (idempotent; see scripts/install_bubblewrap.sh).
+sandbox:
+	bash scripts/install_bubblewrap.sh
+
+# Grade a class: make grade SUBMISSIONS=folder [GRADES=grades] [JOBS=2 students at a time]
+# (one sub-folder of notebooks per student; writes GRADES/grades.csv, verdicts.csv, feedback/)
 SUBMISSIONS ?= submissions
-GRADES      ?= grades.csv
-.PHONY: grade
-grade: setup
-	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --csv $(GRADES)
+GRADES      ?= grades
+grade: setup sandbox
+	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --out $(GRADES) -j $(JOBS)
+
+# Grading benchmark: a generated class of 30 submissions of the real chapters, -j 2
+bench-grade: setup sandbox
+	$(BIN)/python benchmarks/bench_grading.py --students 30 -j $(JOBS)
