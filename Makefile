@@ -51,7 +51,7 @@ browser: setup _build/html/index.html
 	$(BIN)/pytest browser_tests
 
 # The unit tests, nbval over every notebook and the browser test, in one pytest run spread
-# over $(JOBS) workers (the exercise fixture notebook is test data, not a chapter).
+# over $(JOBS) workers (the notebooks of tests/fixtures are test data, not chapters).
 test: lint _build/html/index.html
 	bash scripts/install_browser.sh
 	bash scripts/install_bubblewrap.sh

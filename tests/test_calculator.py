@@ -2,29 +2,7 @@
 
 import numpy as np
 import pytest
-from weightinit.calculator import LayerSpec, gaussian_moments, variance_report
-from weightinit.layers import activation
-
-
-@pytest.mark.parametrize("q", [0.3, 1.0, 4.0])
-def test_gaussian_moments_closed_forms(q):
-    assert gaussian_moments(activation("relu"), q) == pytest.approx((q / 2, 0.5), rel=1e-12)
-    assert gaussian_moments(activation("linear"), q) == pytest.approx((q, 1.0), rel=1e-12)
-    a = 0.3
-    leaky = gaussian_moments(activation("leaky_relu", negative_slope=a), q)
-    assert leaky == pytest.approx(((1 + a * a) * q / 2, (1 + a * a) / 2), rel=1e-12)
-
-
-def test_gaussian_moments_of_tanh_match_monte_carlo():
-    z = np.random.default_rng(0).standard_normal(2_000_000)
-    f2, d2 = gaussian_moments(activation("tanh"), 2.0)
-    y = np.sqrt(2.0) * z
-    assert f2 == pytest.approx(np.mean(np.tanh(y) ** 2), abs=2e-3)
-    assert d2 == pytest.approx(np.mean((1 - np.tanh(y) ** 2) ** 2), abs=2e-3)
-    # PyTorch's tanh gain 5/3 is a heuristic: the gain that keeps E[f²] = Var(y) at q=1 is 1.59
-    assert 1 / np.sqrt(gaussian_moments(activation("tanh"), 1.0)[0]) == pytest.approx(
-        1.5925, abs=1e-4
-    )
+from weightinit.calculator import LayerSpec, variance_report
 
 
 def test_he_relu_dense_chain_is_flat_and_measured_close():

@@ -22,8 +22,9 @@ activation after it and the initializer) and it returns, layer by layer, side by
       \\mathbb{E}[g_{l-1}^2] = \\text{fan}_{\\text{out},l}\\,
             \\operatorname{Var}(w_l)\\, \\mathbb{E}[\\delta_l^2],
 
-  the expectations over the Gaussian pre-activation computed by Gauss–Hermite quadrature
-  (exact for the mean-field assumption that a pre-activation is Gaussian over the draw of
+  the expectations over the Gaussian pre-activation computed by quadrature with
+  :func:`weightinit.analysis.activation_moments` (exact for the mean-field assumption
+  that a pre-activation is Gaussian over the draw of
   the weights; convolutions are treated as if every output pixel saw a full window, so
   zero padding at the borders makes the measured values a little smaller);
 * the **measurement**: the same layers built with :mod:`weightinit.layers`, a batch of
@@ -42,34 +43,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 
 from ._validate import positive_int, real
+from .analysis import activation_moments
 from .fans import fans as _fans
 from .initializers import as_generator, distribution
 from .initializers import get as _get_init
-from .layers import Conv2D, Dense, Layer, activation
+from .layers import Conv2D, Dense, activation
 
-__all__ = ["LayerSpec", "VarianceReport", "gaussian_moments", "variance_report"]
-
-# An even number of nodes: none sits at 0, where ReLU-like functions have their kink, so
-# E[relu(√q z)²] = q/2 and E[relu′²] = 1/2 come out exact.
-_NODES, _WEIGHTS = hermegauss(100)
-_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()  # probabilists' Hermite: weights of N(0, 1)
-
-
-def gaussian_moments(act: Layer, q: float) -> tuple[float, float]:
-    """``(E[f(√q z)²], E[f'(√q z)²])`` for ``z ~ N(0, 1)``, by 100-point Gauss–Hermite.
-
-    ``act`` is an activation layer of :mod:`weightinit.layers`; its own forward and
-    backward passes give ``f`` and ``f'``, so the result is for exactly the function
-    the network applies.
-    """
-    q = real(q, "q", lower=0.0)
-    y = np.sqrt(q) * _NODES[:, None]
-    fy = act.forward(y, training=False)
-    dfy = act.backward(np.ones_like(y))
-    return float(_WEIGHTS @ (fy[:, 0] ** 2)), float(_WEIGHTS @ (dfy[:, 0] ** 2))
+__all__ = ["LayerSpec", "VarianceReport", "variance_report"]
 
 
 @dataclass(frozen=True)
@@ -281,7 +263,7 @@ def variance_report(layers: Sequence, *, input_shape=None, input_second_moment: 
     m = q0
     for i in range(L):
         pre_pred[i] = fan[i][0] * var_w[i] * m
-        act_pred[i], dprime[i] = gaussian_moments(acts[i], pre_pred[i])
+        act_pred[i], dprime[i] = activation_moments(acts[i], pre_pred[i])
         m = act_pred[i]
     grad_pred = np.zeros(L)
     g = 1.0
