@@ -5,7 +5,9 @@ input arrays of ``inputs``) and judges what came back (``judge``). The expected
 answers are computed here, outside the sandbox, from the library (the instructor's
 reference), so the student's process never sees them. ``judge`` receives only calls
 that returned normally; exceptions, time-outs and stubs are turned into verdicts by
-the grader before.
+the grader before, except the exception of a call marked ``"expect_error": True`` (an
+invalid input that must raise), which reaches ``judge`` as an outcome with ``status``
+``"error"``, ``type`` and ``message``.
 
 Every judge reports ONE problem per function: the first thing that is wrong, with the
 diagnosis of the typical mistake it matches when there is one (the std, or value,
@@ -495,9 +497,9 @@ class DeltaOrthogonalTest:
     uniformly (Haar), and exact zeros at every other tap; ``ValueError`` when out < in.
 
     Deterministic properties, on every shape of ``shapes`` (5×5, non-square, 1 input channel):
-    the exact shape; ``HᵀH = I`` within ``atol`` (a matrix with orthonormal rows, a scaled
-    matrix, the triangular factor R, normalized columns that are not orthogonal, PyTorch's
-    ``orthogonal_`` on the flattened kernel fail it); every other tap exactly 0; ``H`` dense
+    the exact shape; ``HᵀH = I`` within ``atol`` (a float32 kernel, a scaled matrix, the
+    triangular factor R, normalized columns that are not orthogonal, PyTorch's
+    ``orthogonal_`` on the flattened kernel fail it, each with its diagnosis); every other tap exactly 0; ``H`` dense
     (> ``min_density`` non-zero: the identity/Dirac kernel or a permutation fail it); the same
     seed gives the same kernel also after thousands of other calls (so ``np.random.*``,
     the global state, fails) and another seed another kernel.
@@ -601,8 +603,6 @@ class DeltaOrthogonalTest:
             elif out > 1 and cin > 1 and np.abs(np.tril(h, -1)).max() == 0:
                 why = ("H is upper triangular: you placed R, the triangular factor of the QR "
                        "decomposition; Q is the one with orthonormal columns.")  # fmt: skip
-            elif out == cin or np.abs(h @ h.T - np.eye(out)).max() <= 1e-8:
-                why = "the matrix must satisfy HᵀH = I (orthonormal columns), not HHᵀ = I."
             else:
                 why = ("draw an out × in Gaussian matrix and take Q of its reduced QR "
                        "decomposition: Q has orthonormal columns.")  # fmt: skip
