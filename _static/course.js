@@ -1,0 +1,99 @@
+// Boxes that are wider than the column scroll sideways, and say so.
+// Display equations (div.math), printed tables (div.wi-table-wrap and the theme's
+// table containers), code and cell outputs keep their own width and scroll inside the
+// column (course.css). When one really overflows, this marks it: class "wi-scrolls"
+// (scroll shadows), a keyboard stop (tabindex=0, role=region) whose accessible name
+// ends in "(scrolls sideways)", and a visible hint under it. Re-checked after MathJax
+// has typeset the page and whenever the window is resized.
+(function () {
+  "use strict";
+  var SELECTOR = [
+    "div.math",
+    ".wi-table-wrap",
+    ".pst-scrollable-table-container",
+    "div.highlight > pre",
+    ".cell_output .output",
+    ".cell_output pre",
+  ].map(function (s) { return "article.bd-article " + s; }).join(", ");
+
+  function kind(el) {
+    if (el.matches("div.math")) return "equation";
+    if (el.matches(".wi-table-wrap, .pst-scrollable-table-container")) return "table";
+    if (el.matches(".cell_output .output, .cell_output pre")) return "output";
+    return "code";
+  }
+
+  function mark(el) {
+    var over = el.scrollWidth > el.clientWidth + 1;
+    var hint = el.nextElementSibling;
+    var hasHint = hint && hint.classList.contains("wi-scroll-hint");
+    if (over) {
+      if (!el.dataset.wiLabel) {
+        el.dataset.wiLabel = el.getAttribute("aria-label") || kind(el);
+        el.dataset.wiRole = el.getAttribute("role") || "";
+        el.dataset.wiTab = el.getAttribute("tabindex") || "";
+      }
+      el.classList.add("wi-scrolls");
+      el.setAttribute("role", "region");
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("aria-label", el.dataset.wiLabel + " (scrolls sideways)");
+      if (!hasHint) {
+        var p = document.createElement("span");
+        p.className = "wi-scroll-hint";
+        p.setAttribute("aria-hidden", "true");
+        p.textContent = "\u2194 scroll sideways to see all of this " + kind(el);
+        el.insertAdjacentElement("afterend", p);
+      }
+    } else if (el.classList.contains("wi-scrolls")) {
+      el.classList.remove("wi-scrolls");
+      var restore = { "aria-label": el.dataset.wiLabel, role: el.dataset.wiRole,
+                      tabindex: el.dataset.wiTab };
+      Object.keys(restore).forEach(function (name) {
+        var value = restore[name];
+        if (name === "aria-label" && value === kind(el)) value = "";
+        if (value) el.setAttribute(name, value); else el.removeAttribute(name);
+      });
+      delete el.dataset.wiLabel;
+      if (hasHint) hint.remove();
+    }
+  }
+
+  function markAll() {
+    document.querySelectorAll(SELECTOR).forEach(mark);
+    document.documentElement.dataset.wiScrollMarked = "1";
+  }
+
+  var timer = null;
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(markAll, 150);
+  }
+
+  function start() {
+    markAll();
+    window.addEventListener("resize", later);
+    if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+      window.MathJax.startup.promise.then(markAll);
+    } else {
+      // MathJax loads after this script on some pages: wait for it a little
+      var tries = 0;
+      var poll = setInterval(function () {
+        tries += 1;
+        if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+          clearInterval(poll);
+          window.MathJax.startup.promise.then(markAll);
+        } else if (tries > 50) {
+          clearInterval(poll);
+        }
+      }, 100);
+    }
+    window.addEventListener("load", markAll);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+  window.wiMarkScrollBoxes = markAll;
+})();
