@@ -9,7 +9,7 @@ export MKL_NUM_THREADS ?= 1
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: book test setup lint unit notebooks browser student bench clean
+.PHONY: book test setup lint unit notebooks browser pdf student bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,11 +35,21 @@ unit: setup
 notebooks: setup
 	$(BIN)/pytest --nbval chapters
 
-# Browser test of the built site (builds it first if there is none): headless Debian
-# Chromium driven by Playwright; screenshots of every page in _build/screenshots/.
-browser: setup _build/html/index.html
+# Browser test of the built site and of the handout PDF (builds them first if there are
+# none): headless Debian Chromium driven by Playwright, axe-core (vendored in
+# browser_tests/vendor), poppler-utils; screenshots of every page in _build/screenshots/.
+browser: setup _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
 	$(BIN)/pytest browser_tests
+
+# A PDF of the whole book for handouts: the single-page HTML build printed by headless
+# Chromium (solutions left out, code and tables wrapped); see scripts/build_pdf.py.
+pdf: setup
+	bash scripts/install_browser.sh
+	$(BIN)/python scripts/build_pdf.py
+
+_build/pdf/book.pdf:
+	$(MAKE) pdf
 
 test: lint unit notebooks browser
 

@@ -27,13 +27,13 @@ aborted, so the result does not depend on the network).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from book_pages import MATH_PLACEHOLDER, normalize, read_book
+from conftest import BOOK_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = BOOK_DIR
 BOOK = read_book(ROOT)
 PAGES = BOOK.pages
 IDS = [p.docname for p in PAGES]
