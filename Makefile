@@ -42,9 +42,9 @@ browser: setup _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
 	$(BIN)/pytest browser_tests
 
-# A PDF of the whole book for handouts: the single-page HTML build printed by headless
-# Chromium (solutions left out, code and tables wrapped); see scripts/build_pdf.py.
-pdf: setup
+# A PDF of the whole book for handouts: every page of the built site printed by headless
+# Chromium and joined with pdfunite (solutions left out, code and tables wrapped).
+pdf: setup _build/html/index.html
 	bash scripts/install_browser.sh
 	$(BIN)/python scripts/build_pdf.py
 

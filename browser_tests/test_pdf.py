@@ -3,8 +3,9 @@
 * it exists and has more pages than the book has pages of the table of contents;
 * its text (``pdftotext``) contains the title of every page of ``_toc.yml``, in
   reading order, and no "Click to show"/"Show code cell" button text;
+* no line of an exercise solution is in it (the handout leaves solutions out);
 * a few pages (the first, one in the middle, the last) render with ``pdftoppm`` to
-  images that are neither blank nor empty.
+  images that are neither blank nor black (at least 0.3 % dark pixels at 60 dpi).
 
 ``PDF_PATH`` overrides the file; ``pdftotext``/``pdftoppm``/``pdfinfo`` come from
 Debian's poppler-utils (``scripts/install_browser.sh``).
@@ -12,13 +13,14 @@ Debian's poppler-utils (``scripts/install_browser.sh``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from book_pages import normalize
+from book_pages import normalize, solution_lines
 from conftest import BOOK_DIR
 from test_site import BOOK, PAGES
 
@@ -53,6 +55,13 @@ def test_pdf_has_every_page_in_order(pdf):
     for button in ("Click to show", "Show code cell", "Hide code cell"):
         assert button not in text, f"the PDF prints the button text {button!r}"
     assert BOOK.title.split()[0] in text
+    # the handout leaves the solutions out
+    for page in PAGES:
+        if page.source.suffix != ".ipynb":
+            continue
+        nb = json.loads(page.source.read_text(encoding="utf-8"))
+        leaked = [s for s in solution_lines(nb) if normalize(s) in text]
+        assert not leaked, f"{page.docname}: solution lines in the PDF: {leaked[:3]}"
 
 
 def _ink(pgm: bytes) -> float:
@@ -60,17 +69,17 @@ def _ink(pgm: bytes) -> float:
     header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", pgm)
     w, h = int(header.group(1)), int(header.group(2))
     pixels = pgm[header.end() : header.end() + w * h]
-    return sum(1 for b in pixels if b < 160) / max(1, len(pixels))
+    return sum(1 for b in pixels if b < 200) / max(1, len(pixels))
 
 
 def test_pdf_pages_render(pdf, tmp_path):
     n = _pages(pdf)
     for number in sorted({1, n // 2, n}):
         prefix = tmp_path / f"p{number}"
-        subprocess.run(["pdftoppm", "-f", str(number), "-l", str(number), "-r", "40", "-gray",
+        subprocess.run(["pdftoppm", "-f", str(number), "-l", str(number), "-r", "60", "-gray",
                         str(pdf), str(prefix)], check=True)  # fmt: skip
         (image,) = tmp_path.glob(f"p{number}*.pgm")
         ink = _ink(image.read_bytes())
-        assert 0.002 < ink < 0.6, f"page {number} looks blank or black: {ink:.3%} dark pixels"
+        assert 0.003 < ink < 0.6, f"page {number} looks blank or black: {ink:.3%} dark pixels"
         subprocess.run(["pdftoppm", "-f", str(number), "-l", str(number), "-r", "60", "-png",
                         str(pdf), str(pdf.parent / f"page-{number}")], check=True)  # fmt: skip

@@ -15,8 +15,8 @@ depth, width and seed. Every number in the file comes from the course library:
 * network: ``weightinit.layers.mlp([width] * (MAX_DEPTH + 1), activation_name=...,
   weight_init=..., rng=seed, final_activation=True)``;
 * statistics: ``weightinit.stats.depth_profile(net, x, rng=seed)``: per layer the
-  activation std (``act_std``), the fraction of dead units (``dead``) and of saturated
-  units (``saturated``).
+  activation std (``act_std``, 4 significant digits), the percentage of dead units
+  (``dead``) and of saturated units (``sat``); a list of zeros is left out.
 
 One network of depth ``MAX_DEPTH`` serves every depth: its layers draw their weights one
 after the other from one generator, so the first ``d`` layers are exactly the network of
@@ -86,11 +86,16 @@ def entry(init: str, activation: str, width: int, seed: int) -> dict:
     pad = [None] * (MAX_DEPTH - n)
     if p is None:
         return {"std": pad, "dead": pad, "sat": pad}
-    return {
+    return compact({
         "std": [_round(v) for v in p.act_std[:n]] + pad,
         "dead": [round(100 * float(v)) for v in p.dead[:n]] + pad,
         "sat": [round(100 * float(v)) for v in p.saturated[:n]] + pad,
-    }
+    })  # fmt: skip
+
+
+def compact(item: dict) -> dict:
+    """Leave out a "dead" or "sat" list that is all zeros (the explorer reads it as 0)."""
+    return {k: v for k, v in item.items() if k == "std" or any(x != 0 for x in v)}
 
 
 def build() -> dict:

@@ -156,8 +156,8 @@
           readout.textContent = "The activations overflowed before layer " + d + ".";
         } else {
           readout.textContent = "layer " + d + ": std " + fmt(entry.std[last]) + " (layer 1: " +
-            fmt(entry.std[0]) + "), dead units " + entry.dead[last] + "%, saturated " +
-            entry.sat[last] + "%";
+            fmt(entry.std[0]) + "), dead units " + (entry.dead ? entry.dead[last] : 0) + "%, saturated " +
+            (entry.sat ? entry.sat[last] : 0) + "%";
         }
       }
       [init, act, depth, width, seed].forEach(function (c) {
