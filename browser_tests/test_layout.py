@@ -226,7 +226,7 @@ def test_explorer_is_interactive(new_page, base_url, expected):
     first = state()
     assert first[1] and len(first[1].split()) == 10, f"expected 10 points, got {first[1]!r}"
     selects = box.locator("select")
-    labels = [s.evaluate("s => s.parentElement.textContent.trim().split(/\\s/)[0]")
+    labels = [s.evaluate("s => s.parentElement.firstChild.textContent.trim()")
               for s in selects.all()]  # fmt: skip
     assert {"initializer", "activation", "width"} <= set(labels), labels
     pg.select_option(".wi-explorer label:has-text('activation') select", "tanh")
