@@ -24,6 +24,8 @@ from pathlib import Path
 import nbformat
 
 _SOLUTION_MD = re.compile(r"^\s*(:{3,}|`{3,})\{solution(-start)?\}", re.MULTILINE)
+_GATED_START = re.compile(r"^\s*(:{3,}|`{3,})\{solution-start\}", re.MULTILINE)
+_GATED_END = re.compile(r"^\s*(:{3,}|`{3,})\{solution-end\}", re.MULTILINE)
 _H1_END = re.compile(r"</h1>")
 
 
@@ -48,6 +50,29 @@ def has_solutions(nb) -> bool:
     return False
 
 
+def drop_gated_solutions(nb) -> None:
+    """Remove every cell from a ``{solution-start}`` cell to its ``{solution-end}`` cell.
+
+    CONTRIBUTING's exercise pattern puts the solution (code and explanation) in cells
+    between a markdown cell holding only ``{solution-start}`` and one holding only
+    ``{solution-end}``; the student notebook drops them all. Done here before
+    ``convert_notebook``, which (in its older form) handles a solution block only
+    within one markdown cell.
+    """
+    keep, inside = [], False
+    for cell in nb.cells:
+        text = cell.source if cell.cell_type == "markdown" else ""
+        if not inside and _GATED_START.search(text):
+            inside = not _GATED_END.search(text)
+            continue
+        if inside:
+            if _GATED_END.search(text):
+                inside = False
+            continue
+        keep.append(cell)
+    nb.cells = keep
+
+
 def student_target(docname: str) -> str:
     return f"_downloads/student/{Path(docname).name}.ipynb"
 
@@ -56,6 +81,7 @@ def _write(app, pagename: str, source: Path) -> str | None:
     nb = nbformat.read(source, as_version=4)
     if not has_solutions(nb):
         return None
+    drop_gated_solutions(nb)
     _edition(app).convert_notebook(nb, pagename)
     target = student_target(pagename)
     out = Path(app.outdir) / target

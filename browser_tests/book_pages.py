@@ -11,7 +11,8 @@ chapter as soon as it is listed there. For each page the source (``.md`` or
 * ``has_math``: whether its markdown contains math (``$...$``, ``$$...$$``, amsmath
   environments, ``{math}`` directives or roles);
 * ``has_images``: whether a stored cell output or the markdown holds an image;
-* ``dropdown_solutions``: how many ``{solution}`` directives use ``:class: dropdown``;
+* ``dropdown_solutions``: how many ``{solution}`` (or gated ``{solution-start}``)
+  directives use ``:class: dropdown``;
 * ``hidden_cells``: how many code cells are tagged ``hide-input`` (solutions whose
   code is folded away);
 * ``numbered``: whether it is in a numbered part (the chapters of the course).
@@ -30,7 +31,7 @@ from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 _MD = MarkdownIt("commonmark").use(dollarmath_plugin, double_inline=True).use(amsmath_plugin)
-_SOLUTION = re.compile(r"^(:{3,}|`{3,})\{solution\}", re.MULTILINE)
+_SOLUTION = re.compile(r"^(:{3,}|`{3,})\{solution(-start)?\}", re.MULTILINE)
 _MATH_DIRECTIVE = re.compile(r"(^(:{3,}|`{3,})\{math\})|\{math\}`", re.MULTILINE)
 _IMAGE = re.compile(r"(^(:{3,}|`{3,})\{(figure|image)\})|!\[[^\]]*\]\(", re.MULTILINE)
 

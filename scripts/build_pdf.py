@@ -62,7 +62,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def print_pdf(site: Path = SITE, out: Path = PDF) -> Path:
+def print_pdf(site: Path = SITE, out: Path = PDF, book: Path = ROOT) -> Path:
     from playwright.sync_api import sync_playwright
 
     if not (site / "index.html").is_file():
@@ -81,7 +81,7 @@ def print_pdf(site: Path = SITE, out: Path = PDF) -> Path:
             page = browser.new_page(viewport={"width": 1100, "height": 1400})
             page.route(lambda u: not u.startswith(base),
                        lambda route: route.abort("internetdisconnected"))  # fmt: skip
-            for number, docname in enumerate(toc_pages()):
+            for number, docname in enumerate(toc_pages(book)):
                 page.goto(f"{base}{docname}.html", wait_until="load", timeout=120_000)
                 page.wait_for_function(
                     "() => !document.querySelector('.math') || (window.MathJax && "
@@ -113,8 +113,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=SITE, help="the built site (_build/html)")
     parser.add_argument("--out", type=Path, default=PDF, help="the PDF to write")
+    parser.add_argument("--book", type=Path, default=ROOT, help="the book (its _toc.yml)")
     args = parser.parse_args(argv)
-    out = print_pdf(args.site, args.out)
+    out = print_pdf(args.site, args.out, args.book)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
