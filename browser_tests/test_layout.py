@@ -6,7 +6,9 @@ For every page of ``_toc.yml`` (and the search page for axe), at both screen siz
   element of the article sticks out of the article's column, except inside a scroll
   container (``overflow-x: auto|scroll``) that fits the column and says that it scrolls
   (its accessible name mentions scrolling; ``_static/course.js`` marks such boxes and
-  shows a visible hint). Content clipped by ``overflow: hidden`` counts as sticking out.
+  shows a visible hint), and whose content starts at its left edge (a centred equation
+  that overflows on both sides cannot be scrolled to its start). Content clipped by
+  ``overflow: hidden`` counts as sticking out.
 * ``test_figures``: every ``<img>`` of the article is inside a ``<figure>`` with a
   numbered caption and alt text that is not a file name; at 1366 px its smallest text
   is at least ``MIN_TEXT_PX``: ``weightinit.plots.MIN_FONT_PT`` points, at the pixels per
@@ -73,7 +75,14 @@ OVERFLOW_JS = r"""() => {
     if (anc && anc !== art) {
       const a = anc.getBoundingClientRect();
       const fits = a.left >= left && a.right <= right;
-      if (scrolls(anc) && saysScroll(anc) && fits) continue;
+      // reachable by scrolling: nothing to the left of the box's scroll origin
+      const reachable = r.left >= a.left - anc.scrollLeft - 1;
+      if (scrolls(anc) && saysScroll(anc) && fits && reachable) continue;
+      if (scrolls(anc) && !reachable) {
+        bad.push(`${describe(el)} starts left of its scroll box ${describe(anc)} ` +
+                 `(${Math.round(a.left - r.left)} px cannot be scrolled to)`);
+        continue;
+      }
       if (!fits) continue;  // the ancestor itself sticks out: reported on its own
       why = scrolls(anc) ? 'in a scroll box that does not say it scrolls: ' + describe(anc)
                          : 'clipped by ' + describe(anc);
