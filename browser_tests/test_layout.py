@@ -285,3 +285,13 @@ def test_student_download(new_page, base_url, expected):
 def test_book_dir_is_consistent():
     """The pages under test come from the book whose site is tested."""
     assert PAGES and (BOOK_DIR / "_toc.yml").is_file() and BOOK.title
+
+
+@pytest.mark.parametrize("index", range(len(PAGES)), ids=IDS)
+def test_no_grading_markers(page, base_url, index):
+    """Solutions are shown without their ``# BEGIN/END SOLUTION`` lines (_ext/solution_markers)."""
+    expected = PAGES[index]
+    page.goto(base_url + expected.url, wait_until="load")
+    text = page.locator("article.bd-article").text_content()
+    for marker in ("# BEGIN SOLUTION", "# END SOLUTION"):
+        assert marker not in text, f"the page shows {marker!r}"
