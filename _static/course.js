@@ -96,4 +96,22 @@
     start();
   }
   window.wiMarkScrollBoxes = markAll;
+
+  // A figure shrinks with the column; on a phone a tap opens it at full size.
+  function zoomLinks() {
+    document.querySelectorAll("article.bd-article figure img").forEach(function (img) {
+      if (img.closest("a")) return;
+      var a = document.createElement("a");
+      a.className = "wi-zoom";
+      a.href = img.currentSrc || img.src;
+      a.title = "Open the figure at full size";
+      img.parentNode.insertBefore(a, img);
+      a.appendChild(img);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", zoomLinks);
+  } else {
+    zoomLinks();
+  }
 })();

@@ -12,7 +12,8 @@ run on a page known to follow the conventions::
     BOOK_DIR=_build/fixture_book SITE_DIR=_build/fixture_book/_build/html \\
         .venv/bin/pytest browser_tests
 
-The chapter is executed during the build (a few seconds).
+The chapter is executed during the build (a few seconds); the script then prints the
+fixture book's PDF (``scripts/build_pdf.py``) for ``test_pdf.py``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def main() -> int:
     book = assemble()
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(book), "-W", "-n", "--keep-going"]
-    return subprocess.run(cmd, check=False).returncode
+    code = subprocess.run(cmd, check=False).returncode
+    if code:
+        return code
+    # and its handout PDF, for test_pdf.py
+    pdf = [sys.executable, str(ROOT / "scripts" / "build_pdf.py"), "--site",
+           str(book / "_build" / "html"), "--out", str(book / "_build" / "pdf" / "book.pdf"),
+           "--book", str(book)]  # fmt: skip
+    return subprocess.run(pdf, check=False).returncode
 
 
 if __name__ == "__main__":
