@@ -30,7 +30,10 @@ _H1_END = re.compile(r"</h1>")
 
 
 def _edition(app):
+    """The student edition's module, or None in a book without it (the student edition)."""
     path = Path(app.srcdir) / "scripts" / "make_student_edition.py"
+    if not path.is_file():
+        return None
     spec = importlib.util.spec_from_file_location("make_student_edition", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -79,10 +82,11 @@ def student_target(docname: str) -> str:
 
 def _write(app, pagename: str, source: Path) -> str | None:
     nb = nbformat.read(source, as_version=4)
-    if not has_solutions(nb):
+    edition = _edition(app)
+    if edition is None or not has_solutions(nb):
         return None
     drop_gated_solutions(nb)
-    _edition(app).convert_notebook(nb, pagename)
+    edition.convert_notebook(nb, pagename)
     target = student_target(pagename)
     out = Path(app.outdir) / target
     out.parent.mkdir(parents=True, exist_ok=True)
