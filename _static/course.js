@@ -114,4 +114,35 @@
   } else {
     zoomLinks();
   }
+
+  // Search result snippets: Sphinx cuts them from the pages' HTML, where formulas are
+  // still TeX ("\\(\\operatorname{Var}(y) = ...\\)"). Each formula becomes plain text.
+  function plainTeX(tex) {
+    return tex
+      .replace(/^\s*(\\\(|\\\[|\$\$?)|(\\\)|\\\]|\$\$?)\s*$/g, "")
+      .replace(/\\(operatorname|mathrm|text|mathbf|mathcal|mathbb|textbf)\s*\{([^{}]*)\}/g, "$2")
+      .replace(/\\(left|right|big|Big|,|;|!|quad|qquad)/g, " ")
+      .replace(/\\([a-zA-Z]+)/g, "$1")
+      .replace(/[{}]/g, "")
+      .replace(/\s+/g, " ")
+      .trim();
+  }
+  function plainSearchSnippets() {
+    var S = window.Search;
+    if (!S || !S.htmlToText || S.wiPlain) return;
+    var original = S.htmlToText;
+    S.htmlToText = function (htmlString, anchor) {
+      var doc = new DOMParser().parseFromString(htmlString, "text/html");
+      doc.querySelectorAll("[role='main'] .math").forEach(function (el) {
+        el.replaceWith(doc.createTextNode(" " + plainTeX(el.textContent) + " "));
+      });
+      return original.call(this, doc.documentElement.outerHTML, anchor);
+    };
+    S.wiPlain = true;
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", plainSearchSnippets);
+  } else {
+    plainSearchSnippets();
+  }
 })();
