@@ -128,7 +128,8 @@
       .trim();
   }
   function plainSearchSnippets() {
-    var S = window.Search;
+    // searchtools.js declares `const Search`: a global binding, not a property of window
+    var S = typeof Search !== "undefined" ? Search : window.Search;
     if (!S || !S.htmlToText || S.wiPlain) return;
     var original = S.htmlToText;
     S.htmlToText = function (htmlString, anchor) {
