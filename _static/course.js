@@ -9,6 +9,7 @@
   "use strict";
   var SELECTOR = [
     "div.math",
+    "span.math",
     ".wi-table-wrap",
     ".pst-scrollable-table-container",
     "div.highlight > pre",
@@ -18,12 +19,20 @@
 
   function kind(el) {
     if (el.matches("div.math")) return "equation";
+    if (el.matches("span.math")) return "formula";
     if (el.matches(".wi-table-wrap, .pst-scrollable-table-container")) return "table";
     if (el.matches(".cell_output .output, .cell_output pre")) return "output";
     return "code";
   }
 
   function mark(el) {
+    if (el.matches("span.math") && !el.classList.contains("wi-scroll-inline")) {
+      // an inline formula has no scroll box of its own until it is wider than the column
+      var column = el.closest("article.bd-article").getBoundingClientRect();
+      var box = el.getBoundingClientRect();
+      if (box.width <= column.width - 2 && box.right <= column.right) return;
+      el.classList.add("wi-scroll-inline");
+    }
     var over = el.scrollWidth > el.clientWidth + 1;
     var hint = el.nextElementSibling;
     var hasHint = hint && hint.classList.contains("wi-scroll-hint");
