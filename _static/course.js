@@ -28,9 +28,14 @@
   function mark(el) {
     if (el.matches("span.math") && !el.classList.contains("wi-scroll-inline")) {
       // an inline formula has no scroll box of its own until it is wider than the column
-      var column = el.closest("article.bd-article").getBoundingClientRect();
-      var box = el.getBoundingClientRect();
-      if (box.width <= column.width - 2 && box.right <= column.right) return;
+      var article = el.closest("article.bd-article");
+      var column = article.getBoundingClientRect();
+      var pad = getComputedStyle(article);
+      var left = column.left + parseFloat(pad.paddingLeft) - 1;
+      var right = column.right - parseFloat(pad.paddingRight) + 1;
+      var inner = el.querySelector("mjx-container") || el;
+      var box = inner.getBoundingClientRect();
+      if (box.width === 0 || (box.left >= left && box.right <= right)) return;
       el.classList.add("wi-scroll-inline");
     }
     var over = el.scrollWidth > el.clientWidth + 1;
