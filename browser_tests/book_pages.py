@@ -192,7 +192,8 @@ def solution_lines(nb: dict) -> list[str]:
     The code a student writes (between ``# BEGIN SOLUTION`` / ``# END SOLUTION`` of a
     solution cell, or the whole cell without markers), the cells between a
     ``{solution-start}`` and its ``{solution-end}``, and the text of ``{solution}``
-    blocks; minus lines that also occur elsewhere in the notebook and short lines.
+    blocks; minus lines that also occur (whole or within a longer line) elsewhere in the
+    notebook, and short lines.
     """
     secret, public = [], []
     gated = False
@@ -236,6 +237,9 @@ def solution_lines(nb: dict) -> list[str]:
     out = []
     for line in secret:
         s = line.strip()
-        if len(s) >= MIN_SECRET_CHARS and s not in shown and not s.startswith(":") and s not in out:
-            out.append(s)
+        if len(s) < MIN_SECRET_CHARS or s.startswith(":") or s in out:
+            continue
+        if any(s in p for p in shown):  # also part of a public line: not a secret
+            continue
+        out.append(s)
     return out
