@@ -1,6 +1,10 @@
 # Two commands do everything on a fresh machine (see README.md):
-#   make book   -- create .venv, install requirements.txt, build the website (every notebook executed, warnings are errors)
-#   make test   -- lint + unit/property/statistical tests + nbval over every notebook + browser test of the built site
+#   make book   -- create .venv, install requirements.txt, build the website from the notebooks'
+#                  committed outputs (warnings are errors)
+#   make test   -- lint, then one parallel pytest run: unit/property/statistical tests, nbval
+#                  (executes every notebook and compares it with its committed outputs) and the
+#                  browser test of the built site
+# Every notebook is thus executed and compared once per `make book && make test`.
 PYTHON ?= python3
 # The networks are small: BLAS threads only fight each other on a 2-core laptop.
 export OPENBLAS_NUM_THREADS ?= 1
@@ -8,8 +12,12 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+# pytest-xdist workers for `make test`/`unit`/`notebooks` (a whole file -- a notebook, a test
+# module -- stays on one worker: nbval's cells share a kernel)
+JOBS   ?= 2
+XDIST   = -n $(JOBS) --dist loadfile
 
-.PHONY: book test setup lint unit notebooks browser student bench clean
+.PHONY: book test setup lint unit notebooks browser student bench clean sandbox grade bench-grade
 
 setup: $(VENV)/.installed
 
@@ -26,14 +34,15 @@ _build/html/index.html:
 	$(MAKE) book
 
 lint: setup
-	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext
-	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext
+	$(BIN)/ruff check code tests benchmarks scripts browser_tests _ext grading
+	$(BIN)/ruff format --check code tests benchmarks scripts browser_tests _ext grading
 
-unit: setup
-	$(BIN)/pytest tests
+# the grader's tests (tests/test_grading.py) run student code in bubblewrap
+unit: setup sandbox
+	$(BIN)/pytest $(XDIST) tests
 
 notebooks: setup
-	$(BIN)/pytest --nbval chapters
+	$(BIN)/pytest $(XDIST) --nbval chapters
 
 # Browser test of the built site (builds it first if there is none): headless Debian
 # Chromium driven by Playwright; screenshots of every page in _build/screenshots/.
@@ -41,21 +50,41 @@ browser: setup _build/html/index.html
 	bash scripts/install_browser.sh
 	$(BIN)/pytest browser_tests
 
-test: lint unit notebooks browser
+# The unit tests, nbval over every notebook and the browser test, in one pytest run spread
+# over $(JOBS) workers (the exercise fixture notebook is test data, not a chapter).
+test: lint _build/html/index.html
+	bash scripts/install_browser.sh
+	bash scripts/install_bubblewrap.sh
+	$(BIN)/pytest $(XDIST) --durations=12 --nbval tests chapters browser_tests \
+		--ignore=tests/fixtures
 
+# Benchmarks (see README.md, "Performance"). OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when the
+# machine sets them, pin OpenBLAS to a slower kernel: unset here, for the benchmarks only.
 bench: setup
-	$(BIN)/python benchmarks/bench_conv.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_conv.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_training.py
 
 clean:
 	rm -rf _build
 
-# Student edition (solutions replaced by stubs) in ./student; see chapters/instructors.md.
+# Student edition in ./student (or STUDENT=dir), publishable as it is; its repository and
+# launch buttons point to STUDENT_REPO_URL, or are off. See chapters/instructors.md.
+STUDENT          ?= student
+STUDENT_REPO_URL ?=
 student: setup
-	$(BIN)/python scripts/make_student_edition.py --out student
+	$(BIN)/python scripts/make_student_edition.py --out $(STUDENT) --repo-url "$(STUDENT_REPO_URL)"
 
-# Grade submitted notebooks: make grade SUBMISSIONS=path/to/folder [GRADES=grades.csv]
+# The grader's sandbox: Debian's bubblewrap (idempotent; see scripts/install_bubblewrap.sh).
+sandbox:
+	bash scripts/install_bubblewrap.sh
+
+# Grade a class: make grade SUBMISSIONS=folder [GRADES=grades] [JOBS=2 students at a time]
+# (one sub-folder of notebooks per student; writes GRADES/grades.csv, verdicts.csv, feedback/)
 SUBMISSIONS ?= submissions
-GRADES      ?= grades.csv
-.PHONY: grade
-grade: setup
-	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --csv $(GRADES)
+GRADES      ?= grades
+grade: setup sandbox
+	$(BIN)/python scripts/grade_submissions.py $(SUBMISSIONS) --reference chapters --out $(GRADES) -j $(JOBS)
+
+# Grading benchmark: a generated class of 30 submissions of the real chapters, -j 2
+bench-grade: setup sandbox
+	$(BIN)/python benchmarks/bench_grading.py --students 30 -j $(JOBS)

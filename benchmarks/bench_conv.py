@@ -1,10 +1,33 @@
-"""Time ``weightinit.conv`` (forward + backward) against naive loop versions.
+"""Time ``weightinit.conv`` (forward + backward) against PyTorch, the GEMM limit and loops.
 
-Run with ``python benchmarks/bench_conv.py`` (add ``--quick`` for fewer repeats).
+Run with ``make bench`` or ``python benchmarks/bench_conv.py`` (``--quick``: fewer
+repeats; ``--loops``: also time the loop baselines when PyTorch is installed;
+``--cpu-time``: measure CPU time instead of wall time, on a machine busy with other work).
 
-Three Python-loop baselines are written out below, from most to least naive.
-All of them still use numpy for the innermost sum, so none is a seven-deep
-pure-Python loop:
+For each of the five shapes of issue 10 (3x3 kernels, stride 1, "same" padding), in
+float32 and float64, one thread (numpy's BLAS and PyTorch both limited to one), it
+prints the median of >= 7 runs of a forward + backward pass:
+
+``layer``
+    :class:`weightinit.layers.Conv2D` ``forward`` + ``backward``: the im2col matrix of
+    the forward pass is kept for the weight gradient (what training runs).
+``functions``
+    :func:`~weightinit.conv.conv2d` + :func:`~weightinit.conv.conv2d_backward`, which
+    validate their arguments and rebuild the im2col matrix.
+``torch``
+    ``torch.nn.functional.conv2d`` + autograd ``backward`` on the CPU, when PyTorch can be
+    imported (it is optional, never a project dependency).
+
+GFLOP/s counts ``3 * 2 * N * C_out * C_in * kH * kW * H_out * W_out`` (forward, input
+gradient, weight gradient) and is compared with numpy's own ``sgemm``/``dgemm`` on
+2048 x 2048 matrices on the same thread: the "GEMM limit". The BLAS library and kernel
+that numpy uses are printed (threadpoolctl); OpenBLAS's ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` change them, so ``make bench`` unsets both. The peak memory of the
+layer's forward + backward on the largest shape is measured with tracemalloc (numpy
+reports its allocations to it).
+
+Three Python-loop baselines are written out below, from most to least naive. All of
+them still use numpy for the innermost sum, so none is a seven-deep pure-Python loop:
 
 ``naive``
     One Python iteration per output *element* ``(n, f, i, j)``; the sum over
@@ -20,23 +43,24 @@ pure-Python loop:
     batch and the channels with ``np.tensordot``. This is a fairly good
     "first attempt" and the hardest of the three to beat.
 
-The backward passes loop in the same way and scatter the gradients back.
-
-The loops are slow, so each is timed on a small batch (``LOOP_BATCH``) with
-fewer repeats and its time is scaled linearly to the full batch of 64 (the
-work is exactly linear in the batch); the output says so. If PyTorch can be
-imported, the same shapes are timed with ``torch.nn.functional.conv2d`` plus
-autograd on the CPU (PyTorch is optional, not a project dependency).
+The backward passes loop in the same way and scatter the gradients back. The loops are
+slow, so each is timed on a small batch (``BASELINES``) and its time is scaled linearly
+to the full batch (the work is exactly linear in the batch); the output says so. They
+run when PyTorch is absent, or with ``--loops``.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
+import tracemalloc
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 from weightinit.conv import conv2d, conv2d_backward
+from weightinit.layers import Conv2D
 
 try:  # optional comparison
     import torch
@@ -44,17 +68,24 @@ try:  # optional comparison
 except ImportError:  # pragma: no cover - depends on the machine
     torch = None
 
-DTYPE = np.float32
 QUICK = "--quick" in sys.argv
-REPEATS = 3 if QUICK else 9  # library / torch: best of this many runs
+# --cpu-time: the process's CPU time instead of the wall clock, for a machine that other
+# work keeps busy (time slices lost to other processes are not counted; their cache and
+# memory-bandwidth contention still is)
+CLOCK = time.process_time if "--cpu-time" in sys.argv else time.perf_counter
+LOOPS = "--loops" in sys.argv or torch is None
+REPEATS = 7 if QUICK else 15  # library / torch: median of this many runs
 LOOP_REPEATS = 1 if QUICK else 3
 
-# (label, N, C_in, C_out, H, W, k, stride, padding)
+# (N, C_in, C_out, H, W): 3x3 kernels, stride 1, padding 1 (issue 10's table)
 CASES = [
-    ("64x8x8x8 -> 16, k3 s1 p1", 64, 8, 16, 8, 8, 3, 1, 1),
-    ("64x8x28x28 -> 16, k3 s1 p1", 64, 8, 16, 28, 28, 3, 1, 1),
-    ("64x8x28x28 -> 16, k3 s2 p1", 64, 8, 16, 28, 28, 3, 2, 1),
+    (64, 8, 16, 8, 8),
+    (64, 8, 16, 28, 28),
+    (64, 16, 32, 28, 28),
+    (128, 1, 8, 8, 8),
+    (32, 32, 64, 32, 32),
 ]
+K, STRIDE, PAD = 3, 1, 1
 
 
 # ---------------------------------------------------------------------------
@@ -167,84 +198,176 @@ BASELINES = {
 # ---------------------------------------------------------------------------
 
 
-def best_of(fn, repeats):
-    fn()  # warm-up (also allocates)
-    best = float("inf")
+def median_time(fn, repeats):
+    """Median wall time of ``fn()`` over ``repeats`` runs, after one warm-up run."""
+    fn()
+    times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        times.append(CLOCK() - t0)
+    return float(np.median(times))
+
+
+def gemm_gflops(dtype, size=2048):
+    """numpy's GEMM speed on ``size x size`` matrices: the limit for the convolution."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    out = np.empty_like(a)
+    t = median_time(lambda: np.matmul(a, b, out=out), 7 if not QUICK else 3)
+    return 2 * size**3 / t / 1e9
+
+
+def conv_flops(n, c_in, c_out, h, w):
+    return 3 * 2 * n * c_out * c_in * K * K * h * w  # stride 1, "same": H_out = H
+
+
+def problem(n, c_in, c_out, h, w, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c_in, h, w)).astype(dtype)
+    wt = (rng.standard_normal((c_out, c_in, K, K)) / np.sqrt(c_in * K * K)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    dy = rng.standard_normal((n, c_out, h, w)).astype(dtype)
+    return x, wt, b, dy
+
+
+def make_layer(c_in, c_out, w, b, dtype):
+    layer = Conv2D(c_in, c_out, K, padding=PAD, dtype=dtype)
+    layer.params["W"][...] = w
+    layer.params["b"][...] = b
+    return layer
+
+
+def peak_memory_mb(case, dtype):
+    """Peak of numpy's allocations during one layer forward + backward (tracemalloc)."""
+    _, c_in, c_out, _, _ = case
+    x, wt, b, dy = problem(*case, dtype)
+    layer = make_layer(c_in, c_out, wt, b, dtype)
+    tracemalloc.start()
+    layer.forward(x)
+    layer.backward(dy)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20, (x.nbytes + dy.nbytes) / 2**20
+
+
+def blas_description():
+    parts = []
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            owner = os.path.basename(os.path.dirname(info.get("filepath", "")))  # numpy.libs
+            parts.append(
+                f"{info.get('internal_api')} {info.get('version')} ({owner}), kernel "
+                f"{info.get('architecture', '?')}, {info.get('num_threads')} thread(s)"
+            )
+    return "; ".join(parts) or "unknown"
 
 
 def main():
-    rng = np.random.default_rng(0)
-    print(
-        f"numpy {np.__version__}, python {platform.python_version()}, dtype {np.dtype(DTYPE).name}"
-    )
+    threadpool_limits(1)
     if torch is not None:
-        print(f"torch {torch.__version__} (CPU, {torch.get_num_threads()} threads)")
+        torch.set_num_threads(1)
+    print(f"numpy {np.__version__}, python {platform.python_version()}")
+    print(f"BLAS: {blas_description()}")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            print(f"note: {var}={os.environ[var]} is set (it changes OpenBLAS's kernel)")
+    if torch is not None:
+        print(f"torch {torch.__version__} (CPU, {torch.get_num_threads()} thread)")
     else:
-        print("torch: not importable, column skipped")
-    loop_note = ", ".join(f"{name} at batch {bs}" for name, (_, _, bs) in BASELINES.items())
+        print("torch: not importable; the loop baselines are timed instead")
+    limits = {np.float32: gemm_gflops(np.float32), np.float64: gemm_gflops(np.float64)}
     print(
-        f"ms for forward + backward; library/torch best of {REPEATS}, loops best of "
-        f"{LOOP_REPEATS}, timed on a smaller batch ({loop_note}) and scaled linearly to batch 64\n"
+        f"GEMM limit (numpy matmul 2048^2, 1 thread): sgemm {limits[np.float32]:.0f} GFLOP/s, "
+        f"dgemm {limits[np.float64]:.0f} GFLOP/s"
+    )
+    clock = "CPU time" if CLOCK is time.process_time else "wall time"
+    print(
+        f"ms ({clock}) for forward + backward, median of {REPEATS} runs; 3x3 kernels, "
+        "stride 1, padding 1\n"
     )
 
-    header = f"{'shape':<28} {'library':>8}"
+    header = f"{'dtype':<8}{'N, C->O, HxW':<20}{'layer':>8}{'funcs':>8}"
     if torch is not None:
-        header += f" {'torch':>7} {'lib/torch':>9}"
-    for name in BASELINES:
-        header += f" {name + ' loop':>13} {'speed-up':>8}"
+        header += f"{'torch':>8}{'layer/torch':>12}"
+    header += f"{'GFLOP/s':>9}{'% GEMM':>8}"
+    if LOOPS:
+        for name in BASELINES:
+            header += f"{name + ' loop':>14}"
     print(header)
     print("-" * len(header))
 
-    for label, n, c_in, c_out, h, wd, k, s, p in CASES:
-        x = rng.standard_normal((n, c_in, h, wd)).astype(DTYPE)
-        w = (rng.standard_normal((c_out, c_in, k, k)) / np.sqrt(c_in * k * k)).astype(DTYPE)
-        b = rng.standard_normal(c_out).astype(DTYPE)
-        y = conv2d(x, w, b, stride=s, padding=p)
-        dy = rng.standard_normal(y.shape).astype(DTYPE)
+    for dtype in (np.float32, np.float64):
+        for case in CASES:
+            n, c_in, c_out, h, wd = case
+            x, w, b, dy = problem(*case, dtype)
+            layer = make_layer(c_in, c_out, w, b, dtype)
+            y = layer.forward(x)
+            assert y.dtype == dtype
+            np.testing.assert_array_equal(y, conv2d(x, w, b, padding=PAD))
 
-        def library_step(x=x, w=w, b=b, dy=dy, s=s, p=p):
-            conv2d(x, w, b, stride=s, padding=p)
-            conv2d_backward(dy, x, w, stride=s, padding=p)
+            def layer_step(layer=layer, x=x, dy=dy):
+                layer.forward(x)
+                layer.backward(dy)
 
-        t_lib = best_of(library_step, REPEATS)
-        row = f"{label:<28} {t_lib * 1e3:>8.2f}"
+            def function_step(x=x, w=w, b=b, dy=dy):
+                conv2d(x, w, b, padding=PAD)
+                conv2d_backward(dy, x, w, padding=PAD)
 
-        if torch is not None:
-            xt = torch.from_numpy(x).requires_grad_(True)
-            wt = torch.from_numpy(w).requires_grad_(True)
-            bt = torch.from_numpy(b).requires_grad_(True)
-            dyt = torch.from_numpy(dy)
-            with torch.no_grad():
-                diff = np.abs(torch_f.conv2d(xt, wt, bt, stride=s, padding=p).numpy() - y).max()
-            assert diff < 1e-3, f"torch and weightinit disagree by {diff}"
+            t_layer = median_time(layer_step, REPEATS)
+            t_func = median_time(function_step, REPEATS)
+            gflops = conv_flops(*case) / t_layer / 1e9
+            label = f"{n}, {c_in}->{c_out}, {h}x{wd}"
+            row = f"{np.dtype(dtype).name:<8}{label:<20}{t_layer * 1e3:>8.2f}{t_func * 1e3:>8.2f}"
 
-            def torch_step(xt=xt, wt=wt, bt=bt, dyt=dyt, s=s, p=p):
-                xt.grad = wt.grad = bt.grad = None
-                torch_f.conv2d(xt, wt, bt, stride=s, padding=p).backward(dyt)
+            if torch is not None:
+                xt = torch.from_numpy(x).requires_grad_(True)
+                wt = torch.from_numpy(w).requires_grad_(True)
+                bt = torch.from_numpy(b).requires_grad_(True)
+                dyt = torch.from_numpy(dy)
+                with torch.no_grad():
+                    ref = torch_f.conv2d(xt, wt, bt, padding=PAD).numpy()
+                tol = 1e-3 if dtype == np.float32 else 1e-10
+                np.testing.assert_allclose(y, ref, rtol=tol, atol=tol)
 
-            t_torch = best_of(torch_step, REPEATS)
-            row += f" {t_torch * 1e3:>7.2f} {t_lib / t_torch:>8.1f}x"
+                def torch_step(xt=xt, wt=wt, bt=bt, dyt=dyt):
+                    xt.grad = wt.grad = bt.grad = None
+                    torch_f.conv2d(xt, wt, bt, padding=PAD).backward(dyt)
 
-        for forward, backward, m in BASELINES.values():
-            # the baseline must agree with the library before it is timed
-            np.testing.assert_allclose(forward(x[:m], w, b, s, p), y[:m], rtol=1e-4, atol=1e-4)
-            got = backward(dy[:m], x[:m], w, s, p)
-            want = conv2d_backward(dy[:m], x[:m], w, stride=s, padding=p)
-            for g, ref in zip(got, want, strict=True):
-                np.testing.assert_allclose(g, ref, rtol=1e-3, atol=1e-3)
+                t_torch = median_time(torch_step, REPEATS)
+                row += f"{t_torch * 1e3:>8.2f}{t_layer / t_torch:>11.2f}x"
+            row += f"{gflops:>9.1f}{100 * gflops / limits[dtype]:>7.0f}%"
 
-            def loop_step(fw=forward, bw=backward, m=m, x=x, w=w, b=b, dy=dy, s=s, p=p):
-                fw(x[:m], w, b, s, p)
-                bw(dy[:m], x[:m], w, s, p)
+            if LOOPS:
+                for forward, backward, m in BASELINES.values():
+                    # the baseline must agree with the library before it is timed
+                    tol = 1e-3 if dtype == np.float32 else 1e-9
+                    got_y = forward(x[:m], w, b, STRIDE, PAD)
+                    np.testing.assert_allclose(got_y, y[:m], rtol=tol, atol=tol)
+                    got = backward(dy[:m], x[:m], w, STRIDE, PAD)
+                    want = conv2d_backward(dy[:m], x[:m], w, stride=STRIDE, padding=PAD)
+                    for g, r in zip(got, want, strict=True):
+                        np.testing.assert_allclose(g, r, rtol=tol, atol=tol)
 
-            t_loop = best_of(loop_step, LOOP_REPEATS) * (n / m)
-            row += f" {t_loop * 1e3:>13.1f} {t_loop / t_lib:>7.0f}x"
-        print(row, flush=True)
+                    def loop_step(fw=forward, bw=backward, m=m, x=x, w=w, b=b, dy=dy):
+                        fw(x[:m], w, b, STRIDE, PAD)
+                        bw(dy[:m], x[:m], w, STRIDE, PAD)
+
+                    t_loop = median_time(loop_step, LOOP_REPEATS) * (n / m)
+                    row += f"{t_loop * 1e3:>9.0f} ({t_loop / t_layer:>3.0f}x)"
+            print(row, flush=True)
+
+    if LOOPS:
+        note = ", ".join(f"{name} at batch {bs}" for name, (_, _, bs) in BASELINES.items())
+        print(f"\nloops: ms scaled linearly from a smaller batch ({note}); (Nx) = loop/layer")
+    largest = CASES[-1]
+    for dtype in (np.float32, np.float64):
+        peak, io = peak_memory_mb(largest, dtype)
+        print(
+            f"peak memory, layer forward + backward on {largest}, {np.dtype(dtype).name}: "
+            f"{peak:.1f} MiB allocated by numpy (input + output gradient: {io:.1f} MiB)"
+        )
 
 
 if __name__ == "__main__":

@@ -266,7 +266,7 @@ MISTAKES = [
     (glorot_uniform, "glorot_uniform", {"gain": math.sqrt(2.0)}, "off by a factor √2"),
     (normal_instead_of_uniform, "glorot_uniform", {}, "yours looks normal"),
     (transposed_shape, "he_normal", {}, "returned shape (16, 32, 3, 3), expected (32, 16, 3, 3)"),
-    (stub, "he_normal", {}, "# BEGIN SOLUTION and # END SOLUTION"),
+    (stub, "he_normal", {}, "# BEGIN STUB and # END STUB"),
     (zeros, "he_normal", {}, "every entry of your array equals 0"),
     (unscaled_normal, "he_normal", {}, "without multiplying them by the target std"),
     (unscaled_uniform, "glorot_uniform", {}, "your weights look like U(-1, 1)"),
@@ -544,7 +544,10 @@ def test_check_value_accepts_within_tolerance(capsys):
         (-0.25, 0.25, "wrong sign"),
         (None, 0.25, "has no value yet"),
         (..., 0.25, "has no value yet"),
-        ("0.25x", 0.25, "should be one number"),
+        ("0.25x", 0.25, "should be a number, got text"),
+        ("0.25", 0.25, "should be a number, got text"),
+        (True, 1.0, "should be a number, got a bool"),
+        (np.bool_(True), 1.0, "should be a number, got a bool"),
         (np.ones(3), 0.25, "should be one number"),
         (float("nan"), 0.25, "not a finite number"),
         (0.3, 0.25, "✘ v = 0.3 (expected 0.25, tolerance 5%)"),
@@ -580,3 +583,128 @@ def test_module_docstring_example_runs():
     result = doctest.testmod(checks, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --------------------------------------------------------------------------- sharper feedback
+def no_return(shape, rng):
+    fan_in, _ = _fans_torch(shape)
+    rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape)  # the result is dropped
+
+
+def test_forgotten_return_is_named(capsys):
+    ok, out = _run(capsys, check_initializer, no_return, "he_normal")
+    assert not ok
+    assert "your function returned None" in out and "forget the `return`" in out, out
+    assert "NaN" not in out
+    ok, out = _run(capsys, check_fans, lambda s: None)
+    assert not ok and "forget the `return`" in out, out
+    ok, out = _run(capsys, check_conv2d, lambda x, w: None)
+    assert not ok and "forget the `return`" in out, out
+    ok, out = _run(capsys, check_value, lambda: None, 1.0, name="v")
+    assert not ok and "forget the `return`" in out, out
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 1, 1), (2, 1)])
+def test_correct_initializer_passes_on_tiny_shapes(capsys, shape):
+    ok, out = _run(capsys, check_initializer, he_normal, "he_normal", shape=shape)
+    assert ok, out
+
+
+def test_keras_layout_mistake_is_not_called_swapped(capsys):
+    ok, out = _run(capsys, check_fans, _fans_keras, layout="torch")
+    assert not ok
+    assert "you read the shape in the keras layout" in out
+    assert "swapped" not in out, out
+    assert "FAIL: 1 problem found" in out
+
+
+@pytest.mark.parametrize(
+    ("fn", "scheme", "kw"),
+    [
+        (variance_as_std, "he_normal", {}),
+        (fan_out_instead_of_fan_in, "he_normal", {}),
+        (uniform_limit_sqrt_1_over_n, "lecun_uniform", {}),
+        (missing_factor_two, "he_normal", {}),
+        (fan_without_kernel_area, "he_normal", {}),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_one_mistake_is_one_problem(capsys, fn, scheme, kw):
+    ok, out = _run(capsys, check_initializer, fn, scheme, **kw)
+    assert not ok
+    assert "FAIL: 1 problem found" in out, out
+    assert out.count("→") == 1, out  # one hint
+
+
+def leaky_he(slope_factor):
+    def fn(shape, rng):
+        fan_in, _ = _fans_torch(shape)
+        return rng.normal(0.0, math.sqrt(2.0 / (slope_factor * fan_in)), size=shape)
+
+    return fn
+
+
+def test_leaky_he_factor_is_tested_and_diagnosed(capsys):
+    ok, out = _run(capsys, check_initializer, leaky_he(1.04), "he_normal", negative_slope=0.2)
+    assert ok, out
+    ok, out = _run(capsys, check_initializer, leaky_he(1.0), "he_normal", negative_slope=0.2)
+    assert not ok, out  # plain He is 2 % off: beyond the (tightened) tolerance
+    assert "your std is plain He's" in out, out
+    ok, out = _run(capsys, check_initializer, leaky_he(1.2), "he_normal", negative_slope=0.2)
+    assert not ok
+    assert "(1 + a) instead of (1 + a²)" in out, out
+
+
+def _second_moment(kind):
+    def fn(alpha, n=400_000, seed=0):
+        y = np.random.default_rng(seed).standard_normal(n)
+        f = np.where(y > 0, y, alpha * y)
+        if kind == "var":
+            return float(np.var(f) / y.var())
+        if kind == "1+a":
+            return (1 + alpha) / 2
+        return float(np.mean(f**2) / y.var())
+
+    return fn
+
+
+def test_check_second_moment_diagnoses(capsys):
+    ok, out = _run(capsys, checks.check_second_moment, _second_moment("right"), 0.2)
+    assert ok, out
+    ok, out = _run(capsys, checks.check_second_moment, _second_moment("var"), 0.2)
+    assert not ok and "you measured Var(f(y)), not the second moment E[f(y)²]" in out, out
+    ok, out = _run(capsys, checks.check_second_moment, _second_moment("1+a"), 0.5)
+    assert not ok and "your value is (1 + a)/2" in out, out
+    with pytest.raises(ValueError, match="alpha"):
+        checks.check_second_moment(_second_moment("right"), 2.0)
+
+
+def test_check_value_mistakes_give_their_hint(capsys):
+    ok, out = _run(capsys, check_value, 0.6, 0.52, name="m", rel_tol=0.02,
+                   mistakes={"(1 + a) instead of (1 + a²)": 0.6})  # fmt: skip
+    assert not ok and "(1 + a) instead of (1 + a²)" in out
+    with pytest.raises(ValueError, match="mistakes"):
+        check_value(0.6, 0.52, name="m", mistakes={"x": "y"})
+
+
+def test_slow_student_function_is_stopped(capsys, monkeypatch):
+    monkeypatch.setattr(checks, "TIME_LIMIT", 0.3)
+
+    def endless(shape, rng):
+        while True:
+            pass
+
+    ok, out = _run(capsys, check_initializer, endless, "he_normal")
+    assert not ok
+    assert "took longer than 0.3 s and was stopped" in out, out
+    assert "endless loop" in out
+
+    def catches_everything(x, w):
+        try:
+            while True:
+                pass
+        except Exception:
+            return None
+
+    ok, out = _run(capsys, check_conv2d, catches_everything)
+    assert not ok and "took longer than 0.3 s" in out, out

@@ -212,3 +212,114 @@ def test_builders_shapes_and_determinism():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- precision
+F32, F64 = np.float32, np.float64
+
+PARAM_FREE = [ReLU, lambda: LeakyReLU(0.1), Tanh, Sigmoid, SELU, Identity, Flatten, MaxPool2D]
+
+
+@pytest.mark.parametrize("make", PARAM_FREE, ids=lambda m: getattr(m, "__name__", "leaky"))
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_parameter_free_layers_keep_the_dtype(make, dtype):
+    rng = np.random.default_rng(0)
+    layer = make()
+    x = rng.standard_normal((3, 2, 4, 4)).astype(dtype)
+    y = layer.forward(x)
+    dx = layer.backward(np.ones_like(y))
+    assert (y.dtype, dx.dtype) == (dtype, dtype)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_layers_with_parameters_create_them_in_their_dtype_and_cast_inputs(dtype):
+    rng = np.random.default_rng(1)
+    other = F64 if dtype == F32 else F32
+    for layer, shape in (
+        (Dense(6, 4, rng=0, bias_init="normal", dtype=dtype), (5, 6)),
+        (Conv2D(2, 3, 3, padding=1, rng=0, dtype=dtype), (2, 2, 5, 5)),
+        (Conv2D(2, 3, (3, 2), stride=2, dilation=(1, 2), rng=0, dtype=dtype), (2, 2, 7, 8)),
+    ):
+        assert all(p.dtype == dtype for p in layer.params.values())
+        # the rule: inputs (x in forward, dy in backward) are cast to the parameter dtype
+        for x in (
+            rng.standard_normal(shape).astype(dtype),
+            rng.standard_normal(shape).astype(other),
+            rng.integers(-3, 3, size=shape),
+        ):
+            y = layer.forward(x)
+            assert y.dtype == dtype, (layer, x.dtype)
+            dx = layer.backward(np.ones(y.shape, dtype=other))
+            assert dx.dtype == dtype
+            assert all(g.dtype == dtype for g in layer.grads.values())
+
+
+def test_float32_network_is_the_rounded_float64_network():
+    x = np.random.default_rng(2).standard_normal((16, 1, 8, 8))
+    for build in (
+        lambda dt: small_cnn(weight_init="he_normal", rng=3, dtype=dt),
+        lambda dt: mlp([64, 32, 32, 10], weight_init="he_normal", rng=3, dtype=dt),
+    ):
+        net64, net32 = build(F64), build(F32)
+        for (_, _, p64, _), (_, _, p32, _) in zip(
+            net64.parameters(), net32.parameters(), strict=True
+        ):
+            assert p32.dtype == F32
+            np.testing.assert_array_equal(p32, p64.astype(F32))
+        inp = x if isinstance(net64.layers[0], Conv2D) else x.reshape(16, 64)
+        y64, y32 = net64.forward(inp), net32.forward(inp)
+        assert y32.dtype == F32 and y64.dtype == F64
+        np.testing.assert_allclose(y32, y64, rtol=1e-4, atol=1e-4)
+        d64 = net64.backward(np.ones_like(y64))
+        d32 = net32.backward(np.ones_like(y64))  # a float64 gradient is cast too
+        assert d32.dtype == F32
+        np.testing.assert_allclose(d32, d64, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, "complex128", "nope", object])
+def test_unsupported_dtypes_are_rejected(dtype):
+    for make in (
+        lambda: Dense(2, 2, dtype=dtype),
+        lambda: Conv2D(1, 1, 3, dtype=dtype),
+        lambda: mlp([2, 2], dtype=dtype),
+        lambda: small_cnn(dtype=dtype),
+    ):
+        with pytest.raises(TypeError, match=r"dtype must be numpy\.float32 or numpy\.float64"):
+            make()
+
+
+# --------------------------------------------------------------------------- Conv2D's cache
+def test_conv_layer_reuses_its_im2col_matrix_exactly():
+    # the layer keeps the forward's im2col matrix (and its memory) for backward; every
+    # result must equal the stateless functions, whatever the batch sizes and the order
+    from weightinit.conv import conv2d, conv2d_backward
+
+    rng = np.random.default_rng(4)
+    layer = Conv2D(3, 4, 3, padding=1, rng=0, bias_init="normal")
+    w, b = layer.params["W"], layer.params["b"]
+    for n, training in ((5, True), (2, True), (7, True), (3, False), (7, True)):
+        x = rng.standard_normal((n, 3, 6, 5))
+        dy = rng.standard_normal((n, 4, 6, 5))
+        workspace = layer._workspace
+        y = layer.forward(x, training=training)
+        needed = (3 * 3 * 3) * n * 6 * (5 + 2)  # C_in*kh*kw rows, N*H_out*(padded W) columns
+        if training and workspace is not None and workspace.size >= needed:
+            # a batch no larger than a previous one reuses the same memory
+            assert np.may_share_memory(layer._cols, workspace), n
+        if training:  # the matrix lives in the workspace kept for the next step
+            assert np.may_share_memory(layer._cols, layer._workspace)
+        np.testing.assert_array_equal(y, conv2d(x, w, b, padding=1))
+        dx = layer.backward(dy)
+        want = conv2d_backward(dy, x, w, padding=1)
+        for got, ref in zip((dx, layer.grads["W"], layer.grads["b"]), want, strict=True):
+            np.testing.assert_array_equal(got, ref)
+    # a second backward after one forward still works (it rebuilds the matrix)
+    dx2 = layer.backward(dy)
+    np.testing.assert_array_equal(dx2, dx)
+
+
+def test_conv_layer_backward_checks_the_gradient_shape():
+    layer = Conv2D(1, 2, 3, rng=0)
+    layer.forward(np.zeros((2, 1, 5, 5)))
+    with pytest.raises(ValueError, match=r"gradient must have shape \(2, 2, 3, 3\)"):
+        layer.backward(np.zeros((2, 2, 5, 5)))

@@ -1,29 +1,32 @@
 """Tests for the student edition (``scripts/make_student_edition.py``).
 
-Three promises are checked, on a small fixture notebook made for this test
-(``tests/fixtures/exercise_fixture.ipynb``, one exercise of each kind) and on
-every chapter of the book:
+On the fixture course (``tests/fixtures/course``: three notebooks in the one exercise
+pattern, a written exercise, an instructors' page, the repository URL in the text and
+the config), the edition must be publishable as it is:
 
-(a) no solution leaks: no line of an instructor solution (code between the
-    markers, or the text of a ``{solution}`` block) appears in the student copy,
-    unless the same line is also part of the public text of the notebook;
-(b) the student copy executes up to the stubs: executed with nbclient, either no
-    cell fails or the first failure is the ``NotImplementedError`` of a stub;
-(c) the stubs fail their checks (the check cell after each exercise prints a FAIL
-    verdict in the executed student copy) while the instructor solutions pass them
-    (the same cell shows a PASS verdict in the stored instructor notebook, which
-    ``pytest --nbval`` reproduces).
+* no solution anywhere: no line of a solution cell, of a solution's explanation or of a
+  written solution, no solution attachment, no ``role: solution`` cell, no
+  ``{solution}`` block, no PASS output of the instructor's check cells;
+* self-contained: the library (``code/weightinit``, ``pyproject.toml``), its own
+  ``requirements.txt`` (without the instructor's tools), ``README.md`` and ``Makefile``
+  with the two commands; no ``grading/``, ``tests/``, ``scripts/``;
+* no link to the instructor repository (buttons off, or pointing to ``--repo-url``) and
+  no mention of the instructors' page;
+* the stubs are visible and keep the metadata the grader reads; the notebooks run from
+  top to bottom, each stub failing its check; the instructor's notebooks pass them;
+  the website builds with warnings as errors.
 
-Every chapter from 02 on must have at least one programming exercise.
+The real chapters are checked the same way for leaks, links and stubs (whatever
+exercises they hold).
 """
 
 from __future__ import annotations
 
-import csv
 import importlib.util
-import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -32,7 +35,9 @@ import yaml
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "exercise_fixture.ipynb"
+COURSE = ROOT / "tests" / "fixtures" / "course"
+INSTRUCTOR_URL = "https://github.com/weightinit-course/weightinit-course"
+STUDENT_URL = "https://example.org/teacher/course-student"
 
 _spec = importlib.util.spec_from_file_location(
     "make_student_edition", ROOT / "scripts" / "make_student_edition.py"
@@ -41,521 +46,279 @@ mse = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mse)
 
 
-# --------------------------------------------------------------------------- the book's chapters
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = []
-    for part in toc.get("parts", []):
-        for entry in part.get("chapters", []):
-            files.append(entry["file"])
-    return files
-
-
-def _chapter_number(file: str) -> int | None:
-    m = re.match(r"chapters/(\d\d)_", file)
-    return int(m.group(1)) if m else None
-
-
-#: Chapters that must have a programming exercise: every numbered chapter from 02 on.
-EXERCISE_CHAPTERS = [f for f in _toc_files() if (_chapter_number(f) or 0) >= 2]
-#: Every notebook of the book that has exercises, and the fixture.
-EXERCISE_NOTEBOOKS = [FIXTURE] + [
-    p
-    for f in _toc_files()
-    if (p := ROOT / (f + ".ipynb")).exists()
-    and any(mse.is_solution_cell(c) for c in nbformat.read(p, as_version=4).cells)
-]
-
-
-def _id(path: Path) -> str:
-    return path.stem
-
-
-# --------------------------------------------------------------------------- helpers
-def _exercises(nb) -> list[tuple[int, int | None]]:
-    """(solution cell index, index of its check cell or None) for each exercise.
-
-    The check cell is the first code cell after the solution cell that calls a
-    check, before the next solution cell.
-    """
-    out = []
-    for i, cell in enumerate(nb.cells):
-        if not mse.is_solution_cell(cell):
-            continue
-        check = None
-        for j in range(i + 1, len(nb.cells)):
-            if mse.is_solution_cell(nb.cells[j]):
-                break
-            if mse.calls_check(nb.cells[j]):
-                check = j
-                break
-        out.append((i, check))
-    return out
-
-
-def _stdout(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
-
-
-def _verdicts(cell) -> list[str]:
-    return [
-        line.split(":")[0]
-        for line in _stdout(cell).splitlines()
-        if line.startswith(("PASS:", "FAIL:"))
-    ]
-
-
 def _lines(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def _meta(cell) -> dict:
+    return dict(cell.metadata.get("weightinit", {}))
 
 
 def _secret_and_public(nb) -> tuple[set[str], set[str]]:
     """Lines only the instructor may see, and lines of the public part of a notebook."""
     secret: set[str] = set()
     public: set[str] = set()
+    gated = False
     for cell in nb.cells:
-        if mse.is_solution_cell(cell):
-            body = mse.solution_bodies(cell.source)
-            secret |= _lines("\n".join(body))
-            public |= _lines(cell.source) - _lines("\n".join(body))
-            continue
         if cell.cell_type == "markdown":
-            kept = mse.strip_solutions(cell.source)
+            kept, gated_after = mse.strip_solutions(cell.source, gated)
             secret |= _lines(cell.source) - _lines(kept)
             public |= _lines(kept)
-        else:
-            public |= _lines(cell.source)
-            if not mse.calls_check(cell):
-                for o in cell.get("outputs", []):
-                    public |= _lines(o.get("text", ""))
-                    public |= _lines(str(o.get("data", {}).get("text/plain", "")))
+            gated = gated_after
+            continue
+        if gated or mse.is_solution_cell(cell):
+            body = (
+                mse.solution_bodies(cell.source)
+                if mse.role(cell) != "solution"
+                else cell.source.split("\n")
+            )  # fmt: skip
+            secret |= _lines("\n".join(body))
+            continue
+        public |= _lines(cell.source)
+        if not mse.calls_check(cell):
+            for o in cell.get("outputs", []):
+                public |= _lines(o.get("text", ""))
+                public |= _lines(str(o.get("data", {}).get("text/plain", "")))
     return secret - public, public
 
 
-def _student_lines(nb) -> set[str]:
-    lines: set[str] = set()
-    for cell in nb.cells:
-        lines |= _lines(cell.source)
-        for o in cell.get("outputs", []):
-            lines |= _lines(o.get("text", ""))
-            lines |= _lines(str(o.get("data", {}).get("text/plain", "")))
-    return lines
-
-
-def _student_copy(nb_path: Path):
-    nb = nbformat.read(nb_path, as_version=4)
-    return mse.convert_notebook(nb, nb_path.name)
-
-
-def _make_source(tmp_path: Path) -> Path:
-    """A small course tree: the real top-level files, the fixture and an instructors page."""
-    src = tmp_path / "course"
-    (src / "chapters" / "figures").mkdir(parents=True)
-    for name in mse.TOP_FILES:
-        shutil.copy(ROOT / name, src / name)
-    shutil.copy(FIXTURE, src / "chapters" / FIXTURE.name)
-    (src / "chapters" / "instructors.md").write_text(
-        "(instructors)=\n# For instructors\n\nSECRET-INSTRUCTORS-PAGE\n", encoding="utf-8"
+def _all_text(folder: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix in (".ipynb", ".md", ".yml", ".txt", ".toml", ".py", "")
     )
-    (src / "chapters" / "notes.md").write_text(
-        "# Notes\n\n```{solution} ex-x\nSECRET-MD-PAGE\n```\n\nEnd.\n", encoding="utf-8"
-    )
-    (src / "chapters" / "figures" / "a.png").write_bytes(b"\x89PNG fake")
-    return src
 
 
 def _tree(path: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(path).as_posix(): p.read_bytes()
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
-    }
+    return {p.relative_to(path).as_posix(): p.read_bytes()
+            for p in sorted(path.rglob("*")) if p.is_file()}  # fmt: skip
 
 
-# --------------------------------------------------------------------------- unit: code cells
-def test_stub_keeps_signature_markers_and_indentation():
-    src = (
-        "def f(x):\n"
-        '    """Doc."""\n'
-        "    # BEGIN SOLUTION\n"
-        "    y = 2 * x\n"
-        "    return y\n"
-        "    # END SOLUTION\n"
-        "\n"
-        "# BEGIN SOLUTION\n"
-        "z = f(1)\n"
-        "# END SOLUTION"
-    )
-    assert mse.stub_source(src) == (
-        "def f(x):\n"
-        '    """Doc."""\n'
-        "    # BEGIN SOLUTION\n"
-        f"    {mse.STUB}\n"
-        "    # END SOLUTION\n"
-        "\n"
-        "# BEGIN SOLUTION\n"
-        f"{mse.STUB}\n"
-        "# END SOLUTION"
-    )
-    assert mse.solution_bodies(src) == ["    y = 2 * x", "    return y", "z = f(1)"]
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ed") / "student"
+    mse.make_student_edition(out, COURSE)
+    return out
 
 
-def test_stub_without_markers_replaces_the_cell():
-    assert mse.stub_source("x = 1\nprint(x)") == mse.STUB_CELL
-    compile(mse.STUB_CELL, "stub", "exec")
-
-
-def test_stub_is_idempotent():
-    src = "def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION"
-    once = mse.stub_source(src)
-    assert mse.stub_source(once) == once
-    compile(once, "stub", "exec")
-
-
-@pytest.mark.parametrize(
-    "src",
-    [
-        "# BEGIN SOLUTION\nx = 1",
-        "x = 1\n# END SOLUTION",
-        "# BEGIN SOLUTION\n# BEGIN SOLUTION\nx\n# END SOLUTION",
-        "# BEGIN SOLUTION\nx\n# END SOLUTION\n# END SOLUTION",
-    ],
-)
-def test_unbalanced_markers_are_an_error(src):
-    with pytest.raises(mse.EditionError):
+# --------------------------------------------------------------------------- unit
+def test_old_form_stub_keeps_signature_markers_and_indentation():
+    src = "def f(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION"
+    assert (
         mse.stub_source(src)
-
-
-# --------------------------------------------------------------------------- unit: markdown
-def test_strip_colon_fence_solution():
-    text = (
-        "Intro.\n\n:::{exercise}\n:label: ex-a\n\nQ?\n:::\n\n"
-        ":::{solution} ex-a\n:class: dropdown\n\nSECRET\n:::\n\nAfter."
+        == f"def f(x):\n    # BEGIN SOLUTION\n    {mse.STUB}\n    # END SOLUTION"
     )
-    assert mse.strip_solutions(text) == "Intro.\n\n:::{exercise}\n:label: ex-a\n\nQ?\n:::\n\nAfter."
+    assert mse.solution_bodies(src) == ["    return 2 * x"]
+    for bad in ("# BEGIN SOLUTION\nx = 1", "x = 1\n# END SOLUTION"):
+        with pytest.raises(mse.EditionError):
+            mse.stub_source(bad)
 
 
-def test_strip_backtick_fence_solution_with_nested_code():
-    text = (
-        "````{solution} ex-b\n:class: dropdown\n\nSECRET\n\n```python\nx = 1\n```\n"
-        "````\n\nAfter.\n\n```python\nkept = 1\n```"
-    )
-    assert mse.strip_solutions(text) == "After.\n\n```python\nkept = 1\n```"
+def test_strip_solutions_plain_and_gated_across_cells():
+    text = "Intro.\n\n:::{solution} ex-a\n:class: dropdown\n\nSECRET\n:::\n\nAfter."
+    assert mse.strip_solutions(text) == ("Intro.\n\nAfter.", False)
+    assert mse.strip_solutions("```{solution-start} ex-b\n:class: dropdown\n```") == ("", True)
+    assert mse.strip_solutions("SECRET explanation", gated=True) == ("", True)
+    assert mse.strip_solutions("```{solution-end}\n```\n\nAfter.", gated=True) == ("After.", False)
+    with pytest.raises(mse.EditionError):
+        mse.convert_markdown("```{solution-start} ex-c\n```\nSECRET")
 
 
-def test_strip_longer_colon_fence_with_inner_directive():
-    text = "::::{solution} ex-c\n:::{note}\nSECRET\n:::\nSECRET2\n::::\nAfter."
-    assert mse.strip_solutions(text) == "After."
+def test_sentences_about_the_instructors_page_are_dropped():
+    text = ("Two pages. A {ref}`page for instructors <instructors>` who assign it. Next.\n\n"
+            "See {ref}`instructors`.\n\nEnd {ref}`ch-he`.")  # fmt: skip
+    assert mse.unlink_instructors(text) == "Two pages. Next.\n\nEnd {ref}`ch-he`."
 
 
-def test_strip_gated_solution():
-    text = (
-        "Before.\n\n```{solution-start} ex-d\n```\n\nSECRET\n\n```python\ny = 2\n```\n\n"
-        "```{solution-end}\n```\n\nAfter."
-    )
-    assert mse.strip_solutions(text) == "Before.\n\nAfter."
-
-
-def test_markdown_without_solution_is_unchanged():
-    text = "# Title\n\n:::{exercise}\nQ\n:::\n\n```python\nx = 1\n```\n"
-    assert mse.convert_markdown(text) == text
-
-
-def test_references_to_instructors_page_become_text():
-    text = "See the {ref}`page for instructors <instructors>` and {ref}`instructors`; {ref}`ch-he`."
-    assert mse.unlink_instructors(text) == (
-        "See the page for instructors and the page for instructors; {ref}`ch-he`."
-    )
-
-
-# --------------------------------------------------------------------------- unit: config and toc
-def test_config_hides_solutions_and_turns_execution_off():
-    out = mse.convert_config((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    cfg = yaml.safe_load(out)
-    original = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("repo_url", ["", STUDENT_URL])
+def test_config(repo_url):
+    text = (COURSE / "_config.yml").read_text(encoding="utf-8")
+    cfg = yaml.safe_load(mse.convert_config(text, repo_url))
     assert cfg["sphinx"]["config"]["hide_solutions"] is True
     assert cfg["execute"]["execute_notebooks"] == "off"
-    # nothing else changed
-    cfg["sphinx"]["config"].pop("hide_solutions")
-    cfg["execute"]["execute_notebooks"] = original["execute"]["execute_notebooks"]
-    assert cfg == original
-    assert mse.convert_config(out) == out  # idempotent
+    if repo_url:
+        assert cfg["repository"]["url"] == STUDENT_URL
+    else:
+        assert "repository" not in cfg
+        assert cfg["html"]["use_repository_button"] is False
+        assert cfg["html"]["use_issues_button"] is False
+        assert cfg["launch_buttons"]["binderhub_url"] == cfg["launch_buttons"]["colab_url"] == ""
+    real = yaml.safe_load(mse.convert_config((ROOT / "_config.yml").read_text("utf-8"), repo_url))
+    original = yaml.safe_load((ROOT / "_config.yml").read_text("utf-8"))
+    assert real["title"] == original["title"] and real["html"]["favicon"]
+    assert real["sphinx"]["config"]["mathjax_path"] == original["sphinx"]["config"]["mathjax_path"]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "title: T\n",
-        "title: T\nsphinx:\n  extra_extensions:\n    - sphinx_exercise\n",
-        "title: T\nexecute:\n  timeout: 10\nsphinx:\n  config:\n    numfig: true\nhtml:\n  x: 1\n",
-    ],
-)
-def test_config_variants(text):
-    cfg = yaml.safe_load(mse.convert_config(text))
-    assert cfg["sphinx"]["config"]["hide_solutions"] is True
-    assert cfg["execute"]["execute_notebooks"] == "off"
-    assert cfg["title"] == "T"
+def test_requirements_keep_the_book_and_drop_instructor_tools():
+    out = mse.convert_requirements((ROOT / "requirements.txt").read_text(encoding="utf-8"))
+    names = {re.split(r"[<>=!~ ]", ln)[0] for ln in out.splitlines() if ln and ln[0] != "#"}
+    assert {"-e", "jupyter-book", "numpy", "pytest", "nbval"} <= names
+    assert not names & {"ruff", "hypothesis", "playwright", "pytest-xdist"}
+    assert "Browser test" not in out
 
 
-def test_toc_drops_instructors_page():
-    out = mse.convert_toc((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [e["file"] for part in yaml.safe_load(out)["parts"] for e in part["chapters"]]
-    assert "chapters/instructors" not in files
-    assert len(files) == len(_toc_files()) - ("chapters/instructors" in _toc_files())
+# --------------------------------------------------------------------------- the fixture edition
+def test_edition_is_self_contained(edition):
+    tree = _tree(edition)
+    for name in ("README.md", "Makefile", "requirements.txt", "pyproject.toml", ".gitignore",
+                 "_config.yml", "_toc.yml", "intro.md", "code/weightinit/__init__.py",
+                 "code/weightinit/checks.py", "chapters/07_he.ipynb"):  # fmt: skip
+        assert name in tree, name
+    for absent in ("grading", "tests", "scripts", "benchmarks", "browser_tests", "CONTRIBUTING.md",
+                   "chapters/instructors.md"):  # fmt: skip
+        assert not (edition / absent).exists(), absent
+    readme = tree["README.md"].decode()
+    assert "make book" in readme and "make test" in readme
+    make = tree["Makefile"].decode()
+    assert re.search(r"^book: setup$", make, re.M) and re.search(r"^test: setup$", make, re.M)
+    dry = subprocess.run(["make", "-n", "book", "test"], cwd=edition, capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "pip install -r requirements.txt" in dry.stdout and "jupyter-book build" in dry.stdout
+    assert "-e ." in tree["requirements.txt"].decode()
 
 
-# --------------------------------------------------------------------------- the whole edition
-def test_edition_files(tmp_path):
-    src = _make_source(tmp_path)
-    out = tmp_path / "student"
-    mse.make_student_edition(out, src)
-    tree = _tree(out)
-    assert "chapters/instructors.md" not in tree
-    assert f"chapters/{FIXTURE.name}" in tree
-    assert tree["chapters/figures/a.png"] == b"\x89PNG fake"
-    assert {"_config.yml", "_toc.yml", "intro.md", "references.bib", "README.md"} <= set(tree)
-    everything = b"".join(tree.values())
-    secrets = (
-        b"SECRET-INSTRUCTORS-PAGE",
-        b"SECRET-MD-PAGE",
-        b"SECRET-FIXTURE",
-        b"fan_in_secret",
-        b"k_secret",
-        b"float(w.var())",
-        b"2 * x",
-    )
-    for secret in secrets:
-        assert secret not in everything
-    assert b"{solution" not in everything
-    assert b"<instructors>" not in tree["intro.md"]
-    assert yaml.safe_load(tree["_config.yml"])["sphinx"]["config"]["hide_solutions"] is True
+def test_no_solution_anywhere(edition):
+    everything = _all_text(edition)
+    for nb_path in sorted((COURSE / "chapters").glob("*.ipynb")):
+        instructor = nbformat.read(nb_path, as_version=4)
+        secret, _ = _secret_and_public(instructor)
+        assert secret, "no solution text found: the leak test would be vacuous"
+        student = nbformat.read(edition / "chapters" / nb_path.name, as_version=4)
+        student_lines = set()
+        for cell in student.cells:
+            student_lines |= _lines(cell.source)
+            for o in cell.get("outputs", []):
+                student_lines |= _lines(o.get("text", ""))
+            assert mse.role(cell) != "solution"
+            assert "attachments" not in cell  # the solution's image
+            assert "{solution" not in cell.source
+        leaked = secret & student_lines
+        assert not leaked, f"{nb_path.name}: {sorted(leaked)}"
+        # negative control: the instructor's notebook does hold them
+        assert any(s in nbformat.writes(instructor) for s in secret)
+    for marker in ("# BEGIN SOLUTION", "secret", "explained", "attachment:", "PASS:",
+                   "iVBORw0KGgo"):  # fmt: skip
+        assert marker not in everything.replace(_library_text(edition), ""), marker
 
 
-def test_edition_is_idempotent_and_deterministic(tmp_path):
-    src = _make_source(tmp_path)
-    out = tmp_path / "student"
-    mse.make_student_edition(out, src)
-    first = _tree(out)
-    mse.make_student_edition(out, src)
-    assert _tree(out) == first
+def _library_text(edition: Path) -> str:
+    return "\n".join(p.read_text("utf-8") for p in sorted((edition / "code").rglob("*.py")))
+
+
+def test_no_link_to_the_instructor_repository_or_page(edition, tmp_path):
+    text = _all_text(edition)
+    assert INSTRUCTOR_URL not in text
+    assert "instructors.md" not in text and "<instructors>" not in text
+    assert "{ref}`instructors`" not in text and "instructors' page" not in text
+    assert INSTRUCTOR_URL in _all_text(COURSE)  # negative control
+    out = tmp_path / "with_url"
+    mse.make_student_edition(out, COURSE, repo_url=STUDENT_URL)
+    text = _all_text(out)
+    assert INSTRUCTOR_URL not in text
+    assert yaml.safe_load((out / "_config.yml").read_text())["repository"]["url"] == STUDENT_URL
+    with pytest.raises(mse.EditionError, match="instructor repository itself"):
+        mse.make_student_edition(tmp_path / "x", COURSE, repo_url=INSTRUCTOR_URL)
+
+
+def test_stubs_are_visible_and_keep_their_metadata(edition):
+    for nb_path in sorted((COURSE / "chapters").glob("*.ipynb")):
+        instructor = nbformat.read(nb_path, as_version=4)
+        student = nbformat.read(edition / "chapters" / nb_path.name, as_version=4)
+        stubs_i = [c for c in instructor.cells if mse.role(c) == "stub"]
+        stubs_s = [c for c in student.cells if mse.role(c) == "stub"]
+        assert stubs_i and len(stubs_s) == len(stubs_i)
+        for a, b in zip(stubs_i, stubs_s, strict=True):
+            assert b.source == a.source and _meta(b) == _meta(a) and _meta(b)["points"] > 0
+            assert "remove-cell" not in b.metadata["tags"] and "exercise-stub" in b.metadata["tags"]
+        for cell in student.cells:
+            if mse.role(cell) == "check":
+                assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_edition_is_idempotent_and_refuses_foreign_folders(edition, tmp_path):
     other = tmp_path / "again"
-    mse.make_student_edition(other, src)
-    assert _tree(other) == first
-
-
-def test_edition_refuses_foreign_folder(tmp_path):
-    src = _make_source(tmp_path)
+    mse.make_student_edition(other, COURSE)
+    assert _tree(other) == _tree(edition)
+    mse.make_student_edition(other, COURSE)
+    assert _tree(other) == _tree(edition)
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious", encoding="utf-8")
     with pytest.raises(mse.EditionError):
-        mse.make_student_edition(foreign, src)
+        mse.make_student_edition(foreign, COURSE)
     assert (foreign / "thesis.tex").read_text(encoding="utf-8") == "precious"
     with pytest.raises(mse.EditionError):
-        mse.make_student_edition(src, src)
+        mse.make_student_edition(COURSE, COURSE)
 
 
 def test_command_line(tmp_path, capsys):
-    src = _make_source(tmp_path)
-    assert mse.main(["--source", str(src), "--out", str(tmp_path / "s")]) == 0
-    assert "1 notebooks" in capsys.readouterr().out
-    assert mse.main(["--source", str(src), "--out", str(src / "chapters")]) == 1
+    assert mse.main(["--source", str(COURSE), "--out", str(tmp_path / "s")]) == 0
+    assert "3 notebooks" in capsys.readouterr().out
+    assert mse.main(["--source", str(COURSE), "--out", str(COURSE / "chapters")]) == 1
 
 
-def test_fixture_cells_outside_exercises_are_byte_identical():
-    original = nbformat.read(FIXTURE, as_version=4)
-    student = _student_copy(FIXTURE)
-    changed_md = 0
-    for before, after in zip(original.cells, student.cells, strict=True):
-        if mse.is_solution_cell(before) or mse.calls_check(before):
-            continue
-        if before.cell_type == "markdown" and mse.convert_markdown(before.source) != before.source:
-            changed_md += 1
-            assert before.metadata == after.metadata
-            continue
-        assert json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True)
-    assert changed_md == 3  # two {solution} blocks and one reference to the instructors' page
-
-
-def test_whole_notebook_unchanged_when_it_has_no_exercise(tmp_path):
-    nb = nbformat.read(FIXTURE, as_version=4)
-    nb.cells = [c for c in nb.cells if not (mse.is_solution_cell(c) or mse.calls_check(c))]
-    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
-    before = nbformat.writes(nb)
-    assert nbformat.writes(mse.convert_notebook(nb)) == before
-
-
-# --------------------------------------------------------------------------- (a) no leaks
-@pytest.mark.parametrize("nb_path", EXERCISE_NOTEBOOKS, ids=_id)
-def test_no_solution_leaks(nb_path):
-    instructor = nbformat.read(nb_path, as_version=4)
-    student = _student_copy(nb_path)
-    secret, _ = _secret_and_public(instructor)
-    assert secret, "no solution text found: the leak test would be vacuous"
-    leaked = secret & _student_lines(student)
-    assert not leaked, f"solution lines in the student copy of {nb_path.name}: {sorted(leaked)}"
-    # negative control: the instructor notebook itself does contain them
-    assert secret <= _student_lines(instructor)
-    for cell in student.cells:
-        assert "{solution" not in cell.source
-    for i, check in _exercises(student):
-        cell = student.cells[i]
-        assert cell.outputs == [] and cell.execution_count is None
-        assert "solution" in cell.metadata["tags"]
-        assert not set(cell.metadata["tags"]) & mse.HIDING_TAGS
-        assert mse.STUB in cell.source
-        if check is not None:
-            assert student.cells[check].outputs == []
-
-
-def test_fixture_leak_detector_sees_the_secrets():
-    secret, _ = _secret_and_public(nbformat.read(FIXTURE, as_version=4))
-    joined = "\n".join(secret)
-    for marker in ("fan_in_secret", "k_secret", "measured_var_secret", "whole_cell_secret"):
-        assert marker in joined
-    assert "SECRET-FIXTURE-PROSE" in joined and "SECRET-FIXTURE-BACKTICKS" in joined
-
-
-# --------------------------------------------------------------------------- every chapter has an exercise
-@pytest.mark.parametrize("chapter", EXERCISE_CHAPTERS)
-def test_chapter_has_programming_exercise(chapter):
-    path = ROOT / (chapter + ".ipynb")
-    assert path.exists(), f"{chapter}.ipynb is listed in _toc.yml but does not exist"
+def _execute(path: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
-    exercises = _exercises(nb)
-    assert exercises, f"{path.name} has no programming exercise (a code cell tagged 'solution')"
-    for i, check in exercises:
-        assert check is not None, f"{path.name}: the solution in cell {i} is never checked"
-        assert "hide-input" in nb.cells[i].metadata.get("tags", []), (
-            f"{path.name}: solution cell {i} should also be tagged 'hide-input'"
-        )
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()  # fmt: skip
+    return nb
 
 
-# --------------------------------------------------------------------------- (c) instructor side
-@pytest.mark.parametrize("nb_path", EXERCISE_NOTEBOOKS, ids=_id)
-def test_instructor_solutions_pass_their_checks(nb_path):
-    nb = nbformat.read(nb_path, as_version=4)
-    exercises = _exercises(nb)
-    assert exercises
-    for i, check in exercises:
-        assert check is not None, f"{nb_path.name}: solution cell {i} has no check cell"
-        verdicts = _verdicts(nb.cells[check])
-        assert verdicts, f"{nb_path.name}: check cell {check} has no stored verdict (not executed?)"
-        assert set(verdicts) == {"PASS"}, (
-            f"{nb_path.name}: cell {check}: {_stdout(nb.cells[check])}"
-        )
+def _check_verdicts(nb) -> list[str]:
+    out = []
+    for cell in nb.cells:
+        if mse.role(cell) == "check":
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            out += [ln.split(":")[0] for ln in text.splitlines() if ln.startswith(("PASS", "FAIL"))]
+    return out
 
 
-# --------------------------------------------------------------------------- (b) + (c) student side
-@pytest.mark.parametrize("nb_path", EXERCISE_NOTEBOOKS, ids=_id)
-def test_student_copy_runs_up_to_the_stubs_and_fails_the_checks(nb_path, tmp_path):
-    student = _student_copy(nb_path)
-    # run from a copy of the notebook's folder, so relative paths work as in the book
-    workdir = tmp_path / "chapters"
-    shutil.copytree(nb_path.parent, workdir, ignore=shutil.ignore_patterns("*.ipynb", "_build"))
-    client = NotebookClient(
-        student,
-        timeout=300,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    client.execute()
+def test_stubs_run_and_fail_their_checks(edition):
+    """The notebook runs top to bottom (what `make test` does); every check says FAIL.
 
-    errors = [
-        (i, o)
-        for i, cell in enumerate(student.cells)
-        if cell.cell_type == "code"
-        for o in cell.outputs
-        if o.output_type == "error"
-    ]
-    # (b) no error at all, or the first one is a stub's NotImplementedError
-    if errors:
-        first_cell, first = errors[0]
-        assert first.ename == "NotImplementedError", (
-            f"{nb_path.name}: cell {first_cell} failed with {first.ename}: {first.evalue}"
-        )
-        assert "Exercise: write your solution here" in first.evalue
-    raised_stub = {
-        i
-        for i, o in errors
-        if mse.is_solution_cell(student.cells[i]) and o.ename == "NotImplementedError"
-    }
-    # (c) each exercise's check prints FAIL (or could not run because its stub cell raised)
-    for i, check in _exercises(student):
-        assert check is not None
-        cell = student.cells[check]
-        verdicts = _verdicts(cell)
-        if verdicts:
-            assert set(verdicts) == {"FAIL"}, f"{nb_path.name}: a stub passed: {_stdout(cell)}"
-        else:
-            failed = [o for o in cell.outputs if o.output_type == "error"]
-            assert failed and i in raised_stub, (
-                f"{nb_path.name}: check cell {check} printed no verdict: {cell.outputs}"
-            )
+    (That the instructor's solutions pass the hidden tests is shown by
+    tests/test_grading.py, which grades the instructor's notebooks.)"""
+    student = _execute(edition / "chapters" / "07_he.ipynb")  # no cell may raise
+    verdicts = _check_verdicts(student)
+    assert verdicts and set(verdicts) == {"FAIL"}
+    assert "NotImplementedError" in nbformat.writes(student)
 
 
-# --------------------------------------------------------------------------- the grader
-_gspec = importlib.util.spec_from_file_location(
-    "grade_submissions", ROOT / "scripts" / "grade_submissions.py"
-)
-grader = importlib.util.module_from_spec(_gspec)
-_gspec.loader.exec_module(grader)
+def test_student_website_builds_without_warnings(edition, tmp_path):
+    book = tmp_path / "book"
+    shutil.copytree(edition, book)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    run = subprocess.run([str(jb), "build", str(book), "-W", "-n", "--keep-going"],
+                         capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    html = (book / "_build" / "html" / "chapters" / "07_he.html").read_text(encoding="utf-8")
+    assert "my_he_normal" in html  # the stub is on the page
+    assert "fan_in_secret" not in html and INSTRUCTOR_URL not in html
+    assert "mybinder" not in html and "colab.research" not in html
 
 
-def test_grader_tabulates_pass_for_solutions_and_fail_for_stubs(tmp_path, capsys):
-    (tmp_path / "teacher").mkdir()
-    (tmp_path / "alice").mkdir()
-    (tmp_path / "bob").mkdir()
-    shutil.copy(FIXTURE, tmp_path / "teacher" / FIXTURE.name)
-    student = _student_copy(FIXTURE)
-    nbformat.write(student, tmp_path / "alice" / FIXTURE.name)
-    # bob deleted the last check cell and faked a PASS in a stored output
-    bob = _student_copy(FIXTURE)
-    last = grader.check_cells(bob)[-1]
-    del bob.cells[last]
-    first = grader.check_cells(bob)[0]
-    bob.cells[first].outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text="PASS: your initializer is correct.\n")
-    ]
-    nbformat.write(bob, tmp_path / "bob" / FIXTURE.name)
-
-    csv_path = tmp_path / "grades.csv"
-    code = grader.main(
-        [
-            str(tmp_path / "alice"),
-            str(tmp_path / "bob" / FIXTURE.name),
-            str(tmp_path / "teacher"),
-            "--reference",
-            str(tmp_path / "teacher"),
-            "--csv",
-            str(csv_path),
-        ]
-    )
-    assert code == 0
-    out = capsys.readouterr().out
-    assert f"{tmp_path / 'alice' / FIXTURE.name}: 0/4 checks passed" in out
-    assert f"{tmp_path / 'bob' / FIXTURE.name}: 0/4 checks passed" in out  # the fake PASS is re-run
-    assert f"{tmp_path / 'teacher' / FIXTURE.name}: 4/4 checks passed" in out
-    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
-    verdicts = {(Path(r["notebook"]).parent.name, r["check"]): r["verdict"] for r in rows}
-    assert [verdicts[("alice", str(k))] for k in range(1, 5)] == ["FAIL"] * 4
-    assert [verdicts[("bob", str(k))] for k in range(1, 5)] == ["FAIL"] * 3 + ["MISSING"]
-    assert [verdicts[("teacher", str(k))] for k in range(1, 5)] == ["PASS"] * 4
-
-
-def test_grader_verdict_of_special_cells():
-    error = nbformat.v4.new_code_cell("check_fans(f)")
-    error.outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="f", traceback=[])]
-    assert grader.verdict_of(error)[0] == "ERROR"
-    silent = nbformat.v4.new_code_cell("check_fans(f)")
-    silent.outputs = [nbformat.v4.new_output("stream", name="stdout", text="nothing\n")]
-    assert grader.verdict_of(silent) == ("NO VERDICT", "")
-    both = nbformat.v4.new_code_cell("check_fans(f); check_fans(g)")
-    both.outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS: a\nFAIL: b\n")]
-    assert grader.verdict_of(both) == ("FAIL", "FAIL: b")
-
-
-def test_grader_rejects_missing_paths(tmp_path, capsys):
-    assert grader.main([str(tmp_path / "nothing.ipynb")]) == 2
-    assert "not a notebook" in capsys.readouterr().err
+# --------------------------------------------------------------------------- the real book
+def test_real_book_edition_has_no_solution_and_no_instructor_link(tmp_path):
+    out = tmp_path / "student"
+    mse.make_student_edition(out, ROOT, repo_url=STUDENT_URL)
+    original_url = yaml.safe_load((ROOT / "_config.yml").read_text("utf-8"))["repository"]["url"]
+    text = _all_text(out)
+    assert original_url not in text
+    assert "<instructors>" not in text and not (out / "chapters" / "instructors.md").exists()
+    assert not (out / "grading").exists() and (out / "code" / "weightinit").is_dir()
+    n_secret = 0
+    for nb_path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        instructor = nbformat.read(nb_path, as_version=4)
+        secret, _ = _secret_and_public(instructor)
+        n_secret += len(secret)
+        student = nbformat.read(out / "chapters" / nb_path.name, as_version=4)
+        lines = set()
+        for cell in student.cells:
+            lines |= _lines(cell.source)
+            assert mse.role(cell) != "solution"
+            if mse.role(cell) == "stub":
+                assert "remove-cell" not in cell.metadata.get("tags", [])
+        assert not secret & lines, f"{nb_path.name}: {sorted(secret & lines)[:5]}"
+    assert n_secret > 0

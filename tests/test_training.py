@@ -256,3 +256,37 @@ def test_adam_trains_and_rejects_bad_arguments():
         Adam(net, betas=0.9)
     with pytest.raises(ValueError, match="optimizer"):
         train(net, d, optimizer="rmsprop")
+
+
+# --------------------------------------------------------------------------- precision
+@pytest.mark.parametrize("make_opt", [lambda n: SGD(n, weight_decay=0.01), lambda n: Adam(n)])
+def test_optimizers_keep_float32_parameters_and_state(make_opt):
+    net = mlp([4, 3, 2], rng=0, dtype=np.float32)
+    opt = make_opt(net)
+    x = np.random.default_rng(0).standard_normal((5, 4))  # float64 data, cast by the layer
+    for _ in range(2):
+        net.forward(x)
+        net.backward(np.ones((5, 2)))
+        # a gradient of another dtype (e.g. from a user's layer) does not promote
+        net.layers[0].grads["b"] = net.layers[0].grads["b"].astype(np.float64)
+        opt.step()
+    assert all(p.dtype == np.float32 for _, _, p, _ in net.parameters())
+    state = getattr(opt, "_velocity", None) or {**opt._m, **opt._v}
+    assert state and all(v.dtype == np.float32 for v in state.values())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_float32_training_matches_float64(digits, optimizer):
+    small = digits.subset(400)
+    lr = 0.05 if optimizer == "sgd" else 0.005
+    hists = {}
+    for dt in (np.float32, np.float64):
+        net = small_cnn(weight_init="he_normal", rng=0, dtype=dt)
+        hists[dt] = train(net, small, epochs=3, lr=lr, rng=0, optimizer=optimizer, profile=False)
+        assert all(p.dtype == dt for _, _, p, _ in net.parameters())
+        assert net.forward(small.X_test[:4]).dtype == dt
+    h32, h64 = hists[np.float32], hists[np.float64]
+    assert not h32.diverged and h32.final_test_acc > 0.85
+    # same seed, same data order: float32 follows the float64 run closely
+    assert abs(h32.final_test_acc - h64.final_test_acc) <= 0.03
+    np.testing.assert_allclose(h32.step_loss[:5], h64.step_loss[:5], rtol=1e-3)

@@ -11,7 +11,9 @@ Modules, one idea each:
 * :mod:`weightinit.data` -- the handwritten-digits data and small synthetic sets;
 * :mod:`weightinit.plots` -- the figures the chapters repeat;
 * :mod:`weightinit.checks` -- self-checks students run on their own code;
-* :mod:`weightinit.display` -- tables shown as HTML on the website, as text elsewhere.
+* :mod:`weightinit.display` -- tables shown as HTML on the website, as text elsewhere;
+* :mod:`weightinit.structured` -- identity, Dirac and delta-orthogonal kernels;
+* :mod:`weightinit.analysis` -- Jacobians, numerical gains and the mean-field maps.
 """
 
 from . import fans as _fans_module

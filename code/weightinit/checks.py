@@ -11,7 +11,12 @@ starts with ``PASS`` or ``FAIL``. It returns ``True`` on a pass, ``False`` other
   test and determinism for a seed, on a conv and on a dense shape;
 * :func:`check_fans` -- a fan computation ``fn(shape) -> (fan_in, fan_out)``;
 * :func:`check_conv2d` -- a convolution ``fn(x, w)`` against :func:`weightinit.conv.conv2d`;
-* :func:`check_value` -- a number you measured or derived.
+* :func:`check_value` -- a number you measured or derived;
+* :func:`check_second_moment` -- a measured E[f(y)²] / Var(y) for a leaky ReLU.
+
+A call of your function that takes longer than :data:`TIME_LIMIT` seconds is stopped
+and reported; a function that returns ``None`` (a forgotten ``return``) is told so.
+One mistake is reported as one problem, however many lines it turns red.
 
 The checks never raise because of *your* code: if your function raises (the
 ``NotImplementedError`` of an exercise stub, for instance), the check reports it
@@ -36,9 +41,12 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
+import signal
+import threading
 
 import numpy as np
 from scipy import stats as _stats
@@ -48,7 +56,15 @@ from . import initializers as _init
 from .fans import LAYOUTS, check_shape
 from .fans import fans as _fans
 
-__all__ = ["FAIL", "PASS", "check_conv2d", "check_fans", "check_initializer", "check_value"]
+__all__ = [
+    "FAIL",
+    "PASS",
+    "check_conv2d",
+    "check_fans",
+    "check_initializer",
+    "check_second_moment",
+    "check_value",
+]
 
 #: First word of the verdict line of a passed check.
 PASS = "PASS"
@@ -68,23 +84,39 @@ KS_ALPHA = 1e-4
 #: Minimum number of values the statistical checks draw per shape.
 MIN_DRAWS = 10_000
 
-_STUB_HINT = "write your code between the markers # BEGIN SOLUTION and # END SOLUTION"
+_STUB_HINT = (
+    "write your code in place of the raise NotImplementedError line, between the markers "
+    "# BEGIN STUB and # END STUB"
+)
+_NO_RETURN_HINT = "did you forget the `return` statement? A function without `return` gives None."
+#: Seconds a single call of a student's function may take before it is stopped.
+TIME_LIMIT = 10.0
 
 
 # --------------------------------------------------------------------------- helpers
 class _Report:
-    """Collects ✔/✘ lines and hints, prints them, and gives the verdict."""
+    """Collects ✔/✘ lines and hints, prints them, and gives the verdict.
+
+    Each ✘ line names the *problem* it shows (``"std"``, ``"shape"``...); the verdict
+    counts distinct problems, so one mistake seen on two shapes is one problem.
+    """
 
     def __init__(self, title: str):
-        self.failures = 0
+        self.problems: list[str] = []
         self.mean_bad = False
         self.hints: list[str] = []
         print(title)
 
-    def line(self, ok: bool, text: str, indent: int = 2) -> bool:
+    @property
+    def failures(self) -> int:
+        return len(self.problems)
+
+    def line(self, ok: bool, text: str, indent: int = 2, problem: str | None = None) -> bool:
         print(" " * indent + f"{OK_MARK if ok else BAD_MARK} {text}")
         if not ok:
-            self.failures += 1
+            key = problem or text
+            if key not in self.problems:
+                self.problems.append(key)
         return ok
 
     def info(self, text: str, indent: int = 2) -> None:
@@ -105,18 +137,63 @@ class _Report:
         return False
 
 
-def _call_student(report: _Report, fn, *args, **kwargs):
-    """Call the student's function; on an exception report it and return (False, None)."""
+class _TooSlow(BaseException):  # a BaseException: `except Exception` in student code misses it
+    """Raised inside the student's function when it exceeds :data:`TIME_LIMIT`."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Stop the code inside after ``seconds`` (SIGALRM; only in the main thread, on POSIX)."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0  # nobody else is timing us
+    )
+    if not usable:
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return True, fn(*args, **kwargs)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _call_student(report: _Report, fn, *args, **kwargs):
+    """Call the student's function; on an exception report it and return (False, None).
+
+    A call longer than :data:`TIME_LIMIT` seconds is stopped and reported; ``None`` as
+    the result (a forgotten ``return``) is reported too.
+    """
+    try:
+        with _time_limit(TIME_LIMIT):
+            out = fn(*args, **kwargs)
+    except _TooSlow:
+        report.line(False, f"your function took longer than {TIME_LIMIT:g} s and was stopped",
+                    problem="slow")  # fmt: skip
+        report.hint("look for an endless loop (a while loop whose condition never changes) or "
+                    "a loop over far more values than needed.")  # fmt: skip
+        return False, None
     except NotImplementedError as exc:
         msg = f": {exc}" if str(exc) else ""
-        report.line(False, f"your function raised NotImplementedError{msg}")
+        report.line(False, f"your function raised NotImplementedError{msg}", problem="stub")
         report.hint(_STUB_HINT + ", then run this cell again.")
+        return False, None
     except Exception as exc:  # the student's code may raise anything
-        report.line(False, f"your function raised {type(exc).__name__}: {exc}")
+        report.line(False, f"your function raised {type(exc).__name__}: {exc}", problem="raised")
         report.hint("fix the error in your function (read the message above) and run again.")
-    return False, None
+        return False, None
+    if out is None:
+        report.line(False, "your function returned None", problem="none")
+        report.hint(_NO_RETURN_HINT)
+        return False, None
+    return True, out
 
 
 def _as_float_array(report: _Report, value, what: str):
@@ -283,17 +360,34 @@ def check_initializer(fn, scheme, shape=None, *, seed=0, layout="torch", **schem
     report = _Report(f"Checking your initializer against {scheme}{kw} (layout {layout!r})")
 
     seed = int(seed)
+    rtol, draws = _resolution(scheme_kwargs)
     if not _check_determinism(report, fn, shape, seed, targets[0].kind == "constant"):
         return report.verdict("your initializer")
     stds = []
     for i, (s, target) in enumerate(zip(shapes, targets, strict=True)):
-        measured = _check_one_shape(report, fn, s, target, seed + 1000 * (i + 1))
+        measured = _check_one_shape(report, fn, s, target, seed + 1000 * (i + 1), rtol, draws)
         if measured is None:
             return report.verdict("your initializer")
         stds.append(measured)
     if targets[0].kind != "constant":
-        _diagnose_std(report, scheme, shapes, targets, stds, layout, scheme_kwargs)
+        _diagnose_std(report, scheme, shapes, targets, stds, layout, scheme_kwargs, rtol)
     return report.verdict("your initializer")
+
+
+def _resolution(kwargs) -> tuple[float, int]:
+    """Tolerance on the std and draws per shape: tighter for a leaky slope.
+
+    With ``negative_slope=a`` the leaky factor changes the std by 1 - 1/sqrt(1 + a²)
+    (1.9 % at a = 0.2, under the usual 3 %): the tolerance becomes half that and the
+    number of draws grows until 5 standard errors of the std (≈ 1/sqrt(2n)) fit in it.
+    """
+    a = kwargs.get("negative_slope")
+    if not isinstance(a, numbers.Real) or isinstance(a, bool) or a == 0:
+        return STD_RTOL, MIN_DRAWS
+    effect = 1.0 - 1.0 / math.sqrt(1.0 + float(a) ** 2)
+    rtol = min(STD_RTOL, max(effect / 2.0, 0.004))
+    draws = max(MIN_DRAWS, math.ceil(0.5 * (5.0 / rtol) ** 2))
+    return rtol, draws
 
 
 def _student_array(report, fn, shape, seed, shape_message, shape_hint):
@@ -309,7 +403,7 @@ def _student_array(report, fn, shape, seed, shape_message, shape_hint):
     if arr is None:
         return None
     if arr.shape != shape:
-        report.line(False, shape_message(arr.shape))
+        report.line(False, shape_message(arr.shape), problem="shape")
         report.hint(shape_hint)
         return None
     return arr
@@ -327,8 +421,9 @@ def _check_determinism(report, fn, shape, seed, constant) -> bool:
             return False
         outs.append(arr)
     report.line(True, f"returns an array of shape {shape}")
-    if not constant and np.all(outs[0] == outs[0].flat[0]):
-        report.line(False, f"every entry of your array equals {_num(float(outs[0].flat[0]))}")
+    if not constant and outs[0].size > 1 and np.all(outs[0] == outs[0].flat[0]):
+        report.line(False, f"every entry of your array equals {_num(float(outs[0].flat[0]))}",
+                    problem="constant")  # fmt: skip
         report.hint(
             "the weights must be random: draw them with the generator you are given, "
             "e.g. rng.normal(0.0, std, size=shape) or rng.uniform(-a, a, size=shape)."
@@ -337,14 +432,14 @@ def _check_determinism(report, fn, shape, seed, constant) -> bool:
     same_seed = np.array_equal(outs[0], outs[1])
     other_seed = np.array_equal(outs[0], outs[2])
     if not same_seed:
-        report.line(False, "the same seed gave different weights")
+        report.line(False, "the same seed gave different weights", problem="seed")
         report.hint(
             "you are ignoring the seed: draw with the generator you are given "
             "(rng.normal, rng.uniform), not with np.random.* (the global state)."
         )
         return False
     if other_seed and not constant:
-        report.line(False, "two different generators gave the same weights")
+        report.line(False, "two different generators gave the same weights", problem="seed")
         report.hint(
             "you are ignoring the seed: use the rng argument instead of creating "
             "your own generator inside the function."
@@ -354,10 +449,10 @@ def _check_determinism(report, fn, shape, seed, constant) -> bool:
     return True
 
 
-def _draw(report, fn, shape, seed):
-    """Call fn with fresh generators until at least MIN_DRAWS values are drawn."""
+def _draw(report, fn, shape, seed, draws=MIN_DRAWS):
+    """Call fn with fresh generators until at least ``draws`` values are drawn."""
     size = math.prod(shape)
-    calls = max(1, math.ceil(MIN_DRAWS / size))
+    calls = max(1, math.ceil(draws / size))
     parts = []
     for i in range(calls):
         arr = _student_array(
@@ -371,16 +466,20 @@ def _draw(report, fn, shape, seed):
     return np.concatenate(parts)
 
 
-def _check_one_shape(report, fn, shape, target, seed):
-    """Statistical checks on one shape; returns the measured std (None on a crash)."""
-    sample = _draw(report, fn, shape, seed)
+def _check_one_shape(report, fn, shape, target, seed, std_rtol=STD_RTOL, draws=MIN_DRAWS):
+    """Statistical checks on one shape; returns the measured std (None on a crash).
+
+    A failed bound or Kolmogorov-Smirnov line that follows from a wrong mean or std is
+    counted as the same problem (one mistake, one problem).
+    """
+    sample = _draw(report, fn, shape, seed, draws)
     if sample is None:
         return None
     report.info(f"shape {shape}: target {target}, std {_num(target.std)}")
     mean, std = float(sample.mean()), float(sample.std())
     if target.kind == "constant":
         ok = bool(np.allclose(sample, target.loc, rtol=0.0, atol=1e-12))
-        if not report.line(ok, f"every entry equals {target.loc:g}", indent=4):
+        if not report.line(ok, f"every entry equals {target.loc:g}", indent=4, problem="value"):
             report.info(f"yours: mean {_num(mean)}, std {_num(std)}", indent=6)
             report.hint(f"fill the array with {target.loc:g}, e.g. np.full(shape, {target.loc:g}).")
         return std
@@ -389,7 +488,7 @@ def _check_one_shape(report, fn, shape, target, seed):
     # 5 standard errors of the mean (of whichever std is larger), at least 5 % of the target std
     tol = max(5.0 * max(std, target.std) / math.sqrt(n), 0.05 * target.std)
     mean_ok = abs(mean - target.loc) <= tol
-    report.line(mean_ok, f"mean {_num(mean)} (target {target.loc:g})", indent=4)
+    report.line(mean_ok, f"mean {_num(mean)} (target {target.loc:g})", indent=4, problem="mean")
     if not mean_ok:
         report.mean_bad = True
         report.hint(
@@ -397,11 +496,12 @@ def _check_one_shape(report, fn, shape, target, seed):
             "Use U(-a, a) (not U(0, a) or rng.random()) and a normal with loc=0."
         )
     ratio = std / target.std
-    std_ok = abs(ratio - 1.0) <= STD_RTOL
+    std_ok = abs(ratio - 1.0) <= std_rtol
     text = f"std {_num(std)} (target {_num(target.std)})"
     if not std_ok:
         text += f": {_ratio_text(std, target.std)}"
-    report.line(std_ok, text, indent=4)
+    report.line(std_ok, text, indent=4, problem="std")
+    follows = "std" if not std_ok else ("mean" if not mean_ok else None)
 
     lo, hi = target.bounds
     if math.isfinite(lo):
@@ -412,6 +512,7 @@ def _check_one_shape(report, fn, shape, target, seed):
             f"values within [{_num(lo)}, {_num(hi)}] (yours: [{_num(float(sample.min()))}, "
             f"{_num(float(sample.max()))}])",
             indent=4,
+            problem=follows or "bounds",
         )
         if not inside and target.kind == "truncated_normal" and std_ok:
             report.hint(
@@ -420,7 +521,8 @@ def _check_one_shape(report, fn, shape, target, seed):
             )
     p = float(_stats.kstest(sample, target.scipy().cdf).pvalue)
     ks_ok = p >= KS_ALPHA
-    report.line(ks_ok, f"KS test against {target}: p = {p:.4f}", indent=4)
+    report.line(ks_ok, f"KS test against {target}: p = {p:.4f}", indent=4,
+                problem=follows or "distribution")  # fmt: skip
     if not ks_ok and mean_ok and std_ok:
         fam = _best_shape_family(sample - mean)
         if fam != target.kind:
@@ -432,10 +534,10 @@ def _check_one_shape(report, fn, shape, target, seed):
     return std
 
 
-def _diagnose_std(report, scheme, shapes, targets, stds, layout, kwargs) -> None:
+def _diagnose_std(report, scheme, shapes, targets, stds, layout, kwargs, rtol=STD_RTOL) -> None:
     """Compare the measured stds with the stds the typical mistakes would give."""
     expected = [t.std for t in targets]
-    if all(abs(m / e - 1.0) <= STD_RTOL for m, e in zip(stds, expected, strict=True)):
+    if all(abs(m / e - 1.0) <= rtol for m, e in zip(stds, expected, strict=True)):
         return
     kind = targets[0].kind
     mode = kwargs.get("mode", "fan_in")
@@ -503,12 +605,31 @@ def _diagnose_std(report, scheme, shapes, targets, stds, layout, kwargs) -> None
                 [e * shrink for e in expected],
             )
         )
+    slope = kwargs.get("negative_slope")
+    if isinstance(slope, numbers.Real) and not isinstance(slope, bool) and slope != 0:
+        a = float(slope)
+        plain = {k: v for k, v in kwargs.items() if k != "negative_slope"}
+        candidates += [
+            (
+                f"your std is plain He's: a leaky ReLU of slope a = {a:g} keeps (1 + a²)/2 of "
+                "the variance, so Var(w) = 2 / ((1 + a²)·fan_in).",
+                [_target(scheme, s, layout, plain).std for s in shapes],
+            ),
+            (
+                "you used (1 + a) instead of (1 + a²): the negative half of a leaky ReLU "
+                "scales the variance by a², so Var(w) = 2 / ((1 + a²)·fan_in).",
+                [e * math.sqrt((1 + a * a) / (1 + a)) for e in expected],
+            ),
+        ]
+    # a diagnosis must fit within the measurement's resolution, and never be looser than
+    # DIAGNOSE_RTOL; mistakes closer to the target than that are skipped as invisible
+    tol = min(DIAGNOSE_RTOL, 2 * rtol)
     best, best_err = None, math.inf
     for text, cand in candidates:
-        if all(abs(c / e - 1.0) <= DIAGNOSE_RTOL for c, e in zip(cand, expected, strict=True)):
+        if all(abs(c / e - 1.0) <= rtol for c, e in zip(cand, expected, strict=True)):
             continue  # this mistake is invisible on these shapes
         errs = [abs(m / c - 1.0) for m, c in zip(stds, cand, strict=True)]
-        if max(errs) <= DIAGNOSE_RTOL and max(errs) < best_err:
+        if max(errs) <= tol and max(errs) < best_err:
             best, best_err = text, max(errs)
     if best is not None:
         report.hint(best)
@@ -569,6 +690,7 @@ def check_fans(fn, *, layout="torch") -> bool:
     if layout == "keras":
         shapes = [(s[1], s[0]) if len(s) == 2 else (*s[2:], s[1], s[0]) for s in shapes]
     other_layout = "keras" if layout == "torch" else "torch"
+    answers = {}
     for shape in shapes:
         ok, out = _call_student(report, fn, shape)
         if not ok:
@@ -577,39 +699,61 @@ def check_fans(fn, *, layout="torch") -> bool:
         try:
             got = tuple(float(v) for v in out)
         except (TypeError, ValueError):
-            report.line(False, f"{shape}: returned {out!r}, expected a pair (fan_in, fan_out)")
+            report.line(False, f"{shape}: returned {out!r}, expected a pair (fan_in, fan_out)",
+                        problem="pair")  # fmt: skip
             report.hint("return a tuple of two numbers: return fan_in, fan_out")
             continue
         if len(got) != 2:
-            report.line(False, f"{shape}: returned {len(got)} values, expected (fan_in, fan_out)")
+            report.line(False, f"{shape}: returned {len(got)} values, expected (fan_in, fan_out)",
+                        problem="pair")  # fmt: skip
             report.hint("return a tuple of two numbers: return fan_in, fan_out")
             continue
         ok = got == tuple(float(e) for e in expected)
         shown = tuple(int(v) if float(v).is_integer() else v for v in got)
-        report.line(ok, f"{shape}: yours {shown}, expected {expected}")
-        if ok:
-            continue
-        k = math.prod(shape[2:]) if layout == "torch" else math.prod(shape[:-2])
-        if got == (float(expected[1]), float(expected[0])):
-            report.hint(
-                "fan_in and fan_out are swapped: in the "
-                + (
-                    "torch layout the shape is (C_out, C_in, kh, kw), so C_in is shape[1]."
-                    if layout == "torch"
-                    else "keras layout the shape is (kh, kw, C_in, C_out), so C_in is shape[-2]."
-                )
-            )
-        elif k > 1 and got == (expected[0] / k, expected[1] / k):
-            report.hint(
-                "for a conv kernel multiply the channels by the kernel area: "
-                "fan_in = C_in·kh·kw, fan_out = C_out·kh·kw."
-            )
-        elif got == tuple(float(v) for v in _fans(shape, other_layout)):
-            report.hint(
-                f"you read the shape in the {other_layout} layout; this check uses the "
-                f"{layout} layout."
-            )
+        report.line(ok, f"{shape}: yours {shown}, expected {expected}", problem="fans")
+        answers[shape] = got
+    if report.failures and answers:
+        hint = _fans_mistake(answers, layout, other_layout)
+        if hint:
+            report.hint(hint)
     return report.verdict("your fan computation")
+
+
+def _fans_mistake(answers, layout, other_layout) -> str | None:
+    """The one typical mistake that explains EVERY answer (not just the first wrong one)."""
+
+    def kernel(shape):
+        return math.prod(shape[2:]) if layout == "torch" else math.prod(shape[:-2])
+
+    swapped_where = (
+        "torch layout the shape is (C_out, C_in, kh, kw), so C_in is shape[1]."
+        if layout == "torch"
+        else "keras layout the shape is (kh, kw, C_in, C_out), so C_in is shape[-2]."
+    )
+    rules = [
+        (
+            f"fan_in and fan_out are swapped: in the {swapped_where}",
+            lambda s: _fans(s, layout)[::-1],
+        ),
+        (
+            "for a conv kernel multiply the channels by the kernel area: "
+            "fan_in = C_in·kh·kw, fan_out = C_out·kh·kw.",
+            lambda s: tuple(f / kernel(s) for f in _fans(s, layout)),
+        ),
+        (
+            f"you read the shape in the {other_layout} layout; this check uses the {layout} "
+            "layout.",
+            lambda s: _fans(s, other_layout),
+        ),
+        (
+            "your kernel area is fixed at 3×3: compute kh·kw from the shape.",
+            lambda s: tuple(f / kernel(s) * (9 if len(s) > 2 else 1) for f in _fans(s, layout)),
+        ),
+    ]
+    for text, rule in rules:
+        if all(got == tuple(float(v) for v in rule(s)) for s, got in answers.items()):
+            return text
+    return None
 
 
 # --------------------------------------------------------------------------- conv2d
@@ -716,7 +860,7 @@ def check_conv2d(fn, *, stride=1, padding=0) -> bool:
 
 
 # --------------------------------------------------------------------------- values
-def check_value(value, expected, *, name, rel_tol=0.05) -> bool:
+def check_value(value, expected, *, name, rel_tol=0.05, mistakes=None) -> bool:
     """Check a number the student measured or derived (a variance, a std, a fan...).
 
     Parameters
@@ -732,6 +876,10 @@ def check_value(value, expected, *, name, rel_tol=0.05) -> bool:
     rel_tol : float, default 0.05
         Accepted relative error, ``|value - expected| <= rel_tol·|expected|``
         (an absolute ``rel_tol`` when ``expected`` is 0).
+    mistakes : dict of str to float, optional
+        Typical mistakes of this exercise: ``{hint: the value that mistake gives}``.
+        A wrong value within ``rel_tol`` of one of them gets its hint, e.g.
+        ``{"you measured Var(f(y)), not E[f(y)²]": 0.418}``.
 
     Returns
     -------
@@ -752,6 +900,14 @@ def check_value(value, expected, *, name, rel_tol=0.05) -> bool:
         raise ValueError(f"expected must be finite, got {expected!r}")
     if isinstance(rel_tol, bool) or not isinstance(rel_tol, numbers.Real) or not rel_tol > 0:
         raise ValueError(f"rel_tol must be a positive number, got {rel_tol!r}")
+    mistakes = dict(mistakes or {})
+    for hint, wrong in mistakes.items():
+        if (
+            not isinstance(hint, str)
+            or isinstance(wrong, bool)
+            or not isinstance(wrong, numbers.Real)
+        ):
+            raise ValueError(f"mistakes must map hint texts to numbers, got {hint!r}: {wrong!r}")
     expected, rel_tol = float(expected), float(rel_tol)
     report = _Report(f"Checking your value of {name}")
     if callable(value):
@@ -761,6 +917,12 @@ def check_value(value, expected, *, name, rel_tol=0.05) -> bool:
     if value is None or value is Ellipsis:
         report.line(False, f"{name} has no value yet (got {value!r})")
         report.hint(_STUB_HINT + ".")
+        return report.verdict(f"your {name}")
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        kind = "a bool" if isinstance(value, (bool, np.bool_)) else "text"
+        report.line(False, f"{name} should be a number, got {kind} ({value!r})")
+        report.hint("compute the number itself, e.g. float(np.var(y)); not a string or a "
+                    "comparison.")  # fmt: skip
         return report.verdict(f"your {name}")
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -778,10 +940,18 @@ def check_value(value, expected, *, name, rel_tol=0.05) -> bool:
     scale = abs(expected) if expected != 0 else 1.0
     ok = abs(v - expected) <= rel_tol * scale
     report.line(ok, f"{name} = {_num(v)} (expected {_num(expected)}, tolerance {rel_tol:.0%})")
+    known = next(
+        (h for h, m in mistakes.items() if not ok and abs(v - m) <= rel_tol * max(abs(m), 1e-12)),
+        None,
+    )
+    if known is not None:
+        report.hint(known)
+        return report.verdict(f"your {name}")
     if not ok and expected > 0 and v > 0 and abs(expected - 1.0) > 2 * rel_tol:
         if abs(v * v / expected - 1.0) <= rel_tol:
             report.hint(
-                f"{name} looks like the square root of the expected value: a std instead of a variance?"
+                f"{name} looks like the square root of the expected value: a std instead of a "
+                "variance?"
             )
         elif abs(math.sqrt(v) / expected - 1.0) <= rel_tol:
             report.hint(
@@ -794,3 +964,56 @@ def check_value(value, expected, *, name, rel_tol=0.05) -> bool:
     elif not ok and expected != 0 and abs(v / expected + 1.0) <= rel_tol:
         report.hint(f"{name} has the wrong sign.")
     return report.verdict(f"your {name}")
+
+
+def check_second_moment(fn, alpha=0.2, *, rel_tol=0.02) -> bool:
+    """Check ``fn(alpha)``, a measured E[f(y)²] / Var(y) for a leaky ReLU f of slope ``alpha``.
+
+    For y ~ N(0, 1), E[f(y)²] = (1 + alpha²)/2 (He et al., 2015, eq. 15 with the leaky
+    slope). Wrong values are explained when they match a typical mistake: the variance
+    Var(f(y)) measured instead of the second moment E[f(y)²] (the mean of f(y) is not 0:
+    Var(f(y)) = (1 + a²)/2 - (1 - a)²/(2π)), the factor (1 + a) instead of (1 + a²),
+    or the slope ignored (ReLU's 1/2).
+
+    Parameters
+    ----------
+    fn : callable
+        The student's ``fn(alpha) -> float``.
+    alpha : float, default 0.2
+        The negative slope, ``0 <= alpha <= 1``.
+    rel_tol : float, default 0.02
+        Accepted relative error (a Monte-Carlo estimate from 400,000 draws is within
+        about 0.5 %).
+
+    Returns
+    -------
+    bool
+        True if the value is close enough. The feedback is printed.
+
+    Raises
+    ------
+    ValueError
+        ``fn`` is not callable or ``alpha`` is not a number in [0, 1].
+    """
+    if not callable(fn):
+        raise ValueError(f"fn must be your function of alpha, got {type(fn).__name__}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    a = float(alpha)
+    mistakes = {
+        "you measured Var(f(y)), not the second moment E[f(y)²]: f(y) does not have mean 0, "
+        "and the next layer's variance needs E[f(y)²] = mean of f(y)².": (1 + a * a) / 2
+        - (1 - a) ** 2 / (2 * math.pi),
+        "your value is (1 + a)/2: the negative half of a leaky ReLU scales y by a, so its "
+        "variance by a²; the factor is (1 + a²)/2.": (1 + a) / 2,
+        "your value ignores the slope (ReLU's 1/2): apply the leaky ReLU with the given "
+        "alpha.": 0.5,
+    }
+    mistakes = {h: m for h, m in mistakes.items() if abs(m - (1 + a * a) / 2) > rel_tol / 2}
+    return check_value(
+        lambda: fn(a),
+        (1 + a * a) / 2,
+        name=f"E[f(y)²] / Var(y) for a leaky ReLU of slope {a:g}",
+        rel_tol=rel_tol,
+        mistakes=mistakes,
+    )

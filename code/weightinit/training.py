@@ -32,6 +32,10 @@ class SGD:
         g \\leftarrow \\nabla_\\theta L + \\lambda\\theta, \\quad
         v \\leftarrow \\mu v + g, \\quad
         \\theta \\leftarrow \\theta - \\eta v
+
+    The velocity and the update are kept in each parameter's dtype (a float32
+    network trains in float32; a gradient of another dtype is cast to the
+    parameter's first).
     """
 
     def __init__(self, net: Sequential, lr: float = 0.05, momentum: float = 0.9,
@@ -49,11 +53,15 @@ class SGD:
         for i, name, p, g in self.net.parameters():
             if g is None:
                 raise RuntimeError("SGD.step() called before a backward pass")
+            g = np.asarray(g).astype(p.dtype, copy=False)
             if self.weight_decay and name == "W":
                 g = g + self.weight_decay * p
             v = self._velocity.get((i, name))
-            v = g.copy() if v is None else self.momentum * v + g
-            self._velocity[(i, name)] = v
+            if v is None:
+                v = self._velocity[(i, name)] = g.copy()
+            else:  # in place, the same operations as v = momentum * v + g
+                v *= self.momentum
+                v += g
             p -= self.lr * v
 
 
@@ -69,7 +77,8 @@ class Adam:
         \\frac{m / (1-\\beta_1^t)}{\\sqrt{v / (1-\\beta_2^t)} + \\epsilon}
 
     The weight decay is added to the gradient (PyTorch's ``Adam``, not ``AdamW``) and, as
-    in :class:`SGD`, applies to the weights ``W`` only.
+    in :class:`SGD`, applies to the weights ``W`` only. The moments and the update are
+    kept in each parameter's dtype, as in :class:`SGD`.
     """
 
     def __init__(self, net: Sequential, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
@@ -98,6 +107,7 @@ class Adam:
         for i, name, p, g in self.net.parameters():
             if g is None:
                 raise RuntimeError("Adam.step() called before a backward pass")
+            g = np.asarray(g).astype(p.dtype, copy=False)
             if self.weight_decay and name == "W":
                 g = g + self.weight_decay * p
             key = (i, name)

@@ -1,0 +1,181 @@
+"""Training throughput: SGD steps per second of the course's two benchmark networks.
+
+Run with ``python benchmarks/bench_training.py`` (``--quick``: fewer steps and repeats;
+``--cpu-time``: CPU time instead of wall time, on a machine busy with other work).
+
+The networks, trained on the digits (``weightinit.data.load_digits``), batch 32, SGD with
+momentum 0.9 and learning rate 0.05 (``train``'s defaults):
+
+``small CNN``
+    :func:`weightinit.layers.small_cnn` with its defaults (two 3x3 convolutions with 8
+    and 16 channels, ReLU, 2x2 max pooling, a dense layer; He-normal weights).
+``deep MLP``
+    ``mlp([64] + [128] * 29 + [10])`` with ReLU and He-normal weights: the 30-layer
+    network of the He chapter.
+
+One step is what :func:`weightinit.training.train` does per minibatch: forward, softmax
+cross-entropy, backward, :class:`~weightinit.training.SGD` step (the per-epoch
+evaluation and depth profiles of ``train`` are left out). Each network is timed in
+float32 and float64 (the data are converted once, beforehand) for ``STEPS`` steps;
+the median over ``REPEATS`` timings is reported, with one thread for numpy's BLAS. When
+PyTorch can be imported, the same networks (same layers, same optimizer, same batches)
+are timed on its CPU backend with one thread.
+
+To measure an older version of the library (e.g. the commit before the float32 path),
+put its ``code/`` first on ``PYTHONPATH``; a library without the ``dtype`` argument is
+timed in float64 only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import platform
+import sys
+import time
+
+import numpy as np
+import weightinit
+from threadpoolctl import threadpool_limits
+from weightinit.data import load_digits
+from weightinit.layers import mlp, small_cnn, softmax_cross_entropy
+from weightinit.training import SGD
+
+try:  # optional comparison
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - depends on the machine
+    torch = None
+
+QUICK = "--quick" in sys.argv
+STEPS = 100 if QUICK else 300
+REPEATS = 3 if QUICK else 7
+CLOCK = time.process_time if "--cpu-time" in sys.argv else time.perf_counter
+BATCH, LR, MOMENTUM = 32, 0.05, 0.9
+MLP_SIZES = [64] + [128] * 29 + [10]
+HAS_DTYPE = "dtype" in inspect.signature(mlp).parameters
+
+
+def build(name, dtype):
+    kwargs = {"dtype": dtype} if HAS_DTYPE else {}
+    if name == "small CNN":
+        return small_cnn(weight_init="he_normal", rng=0, **kwargs)
+    return mlp(MLP_SIZES, weight_init="he_normal", rng=0, **kwargs)
+
+
+def batches(n, steps, seed=0):
+    """``steps`` index arrays of size BATCH, epoch after epoch of shuffled data."""
+    gen = np.random.default_rng(seed)
+    out = []
+    while len(out) < steps:
+        order = gen.permutation(n)
+        out += [order[i : i + BATCH] for i in range(0, n - BATCH + 1, BATCH)]
+    return out[:steps]
+
+
+def time_weightinit(name, X, y, idx):
+    net = build(name, X.dtype)
+    opt = SGD(net, lr=LR, momentum=MOMENTUM)
+
+    def run():
+        for i in idx:
+            out = net.forward(X[i])
+            _, dout = softmax_cross_entropy(out, y[i])
+            net.backward(dout)
+            opt.step()
+        return out.dtype
+
+    return run
+
+
+def torch_net(name, dtype):
+    torch.manual_seed(0)
+    if name == "small CNN":
+        layers = [nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1),
+                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10)]  # fmt: skip
+    else:
+        layers = []
+        for i, (a, b) in enumerate(itertools.pairwise(MLP_SIZES)):
+            layers.append(nn.Linear(a, b))
+            if i < len(MLP_SIZES) - 2:
+                layers.append(nn.ReLU())
+    net = nn.Sequential(*layers).to(torch.float32 if dtype == np.float32 else torch.float64)
+    for m in net:
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return net
+
+
+def time_torch(name, X, y, idx):
+    net = torch_net(name, X.dtype)
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+    loss_fn = nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    idx = [torch.from_numpy(i) for i in idx]
+
+    def run():
+        for i in idx:
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(Xt[i]), yt[i])
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def steps_per_second(run, steps):
+    run()  # warm-up
+    times = []
+    for _ in range(REPEATS):
+        t0 = CLOCK()
+        run()
+        times.append(CLOCK() - t0)
+    return steps / float(np.median(times))
+
+
+def main():
+    threadpool_limits(1)
+    if torch is not None:
+        torch.set_num_threads(1)
+    print(f"weightinit from {weightinit.__file__}")
+    print(f"numpy {np.__version__}, python {platform.python_version()}, 1 BLAS thread")
+    if torch is not None:
+        print(f"torch {torch.__version__} (CPU, 1 thread)")
+    if not HAS_DTYPE:
+        print("this weightinit has no dtype argument: float32 rows are not applicable")
+    clock = "CPU time" if CLOCK is time.process_time else "wall time"
+    print(
+        f"SGD steps per second of {clock} (batch {BATCH}), median of {REPEATS} runs of "
+        f"{STEPS} steps\n"
+    )
+    digits = load_digits()
+    header = f"{'network':<11}{'dtype':<9}{'weightinit':>11}"
+    if torch is not None:
+        header += f"{'torch':>9}{'torch/weightinit':>18}"
+    print(header)
+    print("-" * len(header))
+    for name in ("small CNN", "deep MLP"):
+        for dtype in (np.float32, np.float64):
+            X = digits.X_train if name == "small CNN" else digits.X_train.reshape(-1, 64)
+            X = np.ascontiguousarray(X, dtype=dtype)
+            y = digits.y_train
+            idx = batches(len(X), STEPS)
+            row = f"{name:<11}{np.dtype(dtype).name:<9}"
+            if HAS_DTYPE or dtype == np.float64:
+                run = time_weightinit(name, X, y, idx)
+                assert run() == (dtype if HAS_DTYPE else np.float64)
+                ours = steps_per_second(run, STEPS)
+                row += f"{ours:>11.0f}"
+            else:
+                ours = None
+                row += f"{'n/a':>11}"
+            if torch is not None:
+                theirs = steps_per_second(time_torch(name, X, y, idx), STEPS)
+                ratio = f"{theirs / ours:.2f}x" if ours else "n/a"
+                row += f"{theirs:>9.0f}{ratio:>18}"
+            print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

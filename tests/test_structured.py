@@ -1,0 +1,163 @@
+"""Structured initializers: delta-orthogonal, Dirac and identity kernels."""
+
+import numpy as np
+import pytest
+import weightinit as wi
+from weightinit import initializers as I
+from weightinit import structured as S
+from weightinit.conv import conv2d
+from weightinit.layers import Conv2D, Sequential, Tanh
+
+
+def centre(w):
+    return w[(slice(None), slice(None), *(k // 2 for k in w.shape[2:]))]
+
+
+@pytest.mark.parametrize(
+    "shape", [(16, 8, 3, 3), (8, 8, 5, 5), (32, 3, 3, 3), (6, 4, 3), (5, 5, 3, 3, 3)]
+)
+def test_delta_orthogonal_centre_is_orthonormal_and_rest_is_zero(shape):
+    w = S.delta_orthogonal(shape, rng=0)
+    assert w.shape == shape and w.dtype == np.float64
+    h = centre(w)
+    np.testing.assert_allclose(h.T @ h, np.eye(shape[1]), atol=1e-12)
+    off = w.copy()
+    off[(slice(None), slice(None), *(k // 2 for k in shape[2:]))] = 0.0
+    assert np.count_nonzero(off) == 0
+    # the centre matrix is dense (not, e.g., an identity): an orthogonal draw
+    assert np.count_nonzero(h) == h.size
+
+
+def test_delta_orthogonal_gain_seed_and_layout():
+    a = S.delta_orthogonal((16, 8, 3, 3), rng=1, gain=2.0)
+    np.testing.assert_allclose(centre(a).T @ centre(a), 4.0 * np.eye(8), atol=1e-12)
+    np.testing.assert_array_equal(a, S.delta_orthogonal((16, 8, 3, 3), rng=1, gain=2.0))
+    assert not np.array_equal(a, S.delta_orthogonal((16, 8, 3, 3), rng=2, gain=2.0))
+    k = S.delta_orthogonal((3, 3, 8, 16), rng=1, gain=2.0, layout="keras")
+    np.testing.assert_array_equal(k, np.transpose(a, (2, 3, 1, 0)))
+    assert S.delta_orthogonal((16, 8, 3, 3), rng=1, dtype=np.float32).dtype == np.float32
+    # a dense shape is the orthogonal matrix itself
+    d = S.delta_orthogonal((10, 4), rng=3)
+    np.testing.assert_allclose(d.T @ d, np.eye(4), atol=1e-12)
+
+
+def test_delta_orthogonal_is_haar_distributed():
+    # Haar: each entry of a column of an n x k orthonormal H has E[h^2] = 1/n and the sign
+    # of the diagonal is symmetric (QR without the sign fix gives positive diagonals).
+    n = 8
+    hs = np.array([centre(S.delta_orthogonal((n, n, 3, 3), rng=s)) for s in range(2000)])
+    np.testing.assert_allclose((hs**2).mean(axis=0), 1.0 / n, atol=0.02)
+    diag_pos = (np.diagonal(hs, axis1=1, axis2=2) > 0).mean()
+    assert abs(diag_pos - 0.5) < 0.03
+
+
+def test_delta_orthogonal_network_is_an_isometry_at_every_pixel():
+    # 10 layers of delta-orthogonal 3x3 convs (linear): output = product of centre matrices
+    # applied per pixel, so the squared norm of every pixel's channel vector is preserved.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 6, 6))
+    y = x
+    for i in range(10):
+        c_in = 4 if i == 0 else 8
+        y = conv2d(y, S.delta_orthogonal((8, c_in, 3, 3), rng=i), padding=1)
+    np.testing.assert_allclose((y**2).sum(axis=1), (x**2).sum(axis=1), rtol=1e-10)
+
+
+def test_delta_orthogonal_plugs_into_a_layer():
+    layer = Conv2D(4, 8, 3, padding=1, weight_init=S.delta_orthogonal, rng=0)
+    np.testing.assert_array_equal(layer.params["W"], S.delta_orthogonal((8, 4, 3, 3), rng=0))
+    net = Sequential([layer, Tanh()])
+    assert net.forward(np.ones((1, 4, 5, 5))).shape == (1, 8, 5, 5)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_dirac_conv_is_the_identity(groups):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 7, 6))
+    w = S.dirac((4, 4 // groups, 3, 3), groups=groups)
+    if groups == 1:
+        np.testing.assert_array_equal(conv2d(x, w, padding=1), x)
+    # PyTorch's dirac_ pattern: one 1 per (group, d) at the centre
+    assert w.sum() == 4 and np.count_nonzero(w) == 4
+    for g in range(groups):
+        for d in range(4 // groups):
+            assert w[g * (4 // groups) + d, d, 1, 1] == 1.0
+
+
+def test_dirac_rectangular_and_gain_and_keras_layout():
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 5))
+    w = S.dirac((5, 3, 5, 5), gain=2.0)
+    y = conv2d(x, w, padding=2)
+    np.testing.assert_allclose(y[:, :3], 2.0 * x)
+    np.testing.assert_array_equal(y[:, 3:], 0.0)
+    np.testing.assert_array_equal(
+        S.dirac((5, 5, 3, 5), layout="keras"), np.transpose(w / 2, (2, 3, 1, 0))
+    )
+    # 1-D kernel
+    w1 = S.dirac((2, 2, 3))
+    assert w1[0, 0, 1] == w1[1, 1, 1] == 1 and w1.sum() == 2
+
+
+def test_eye():
+    np.testing.assert_array_equal(S.eye((3, 5)), np.eye(3, 5))
+    np.testing.assert_array_equal(
+        S.eye((4, 4), gain=0.5, dtype=np.float32), 0.5 * np.eye(4, dtype=np.float32)
+    )
+    x = np.random.default_rng(2).standard_normal((6, 4))
+    np.testing.assert_array_equal(x @ S.eye((4, 4)).T, x)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (
+            lambda: S.delta_orthogonal((8, 16, 3, 3), rng=0),
+            ValueError,
+            r"out_channels >= in_channels",
+        ),
+        (
+            lambda: S.delta_orthogonal((3, 3, 16, 8), rng=0, layout="keras"),
+            ValueError,
+            r"out_channels",
+        ),
+        (
+            lambda: S.delta_orthogonal((8, 4, 3, 3), rng=0, gain=0.0),
+            ValueError,
+            r"gain must be > 0",
+        ),
+        (
+            lambda: S.delta_orthogonal((8, 4, 3, 3), rng=0, gain="1"),
+            TypeError,
+            r"gain must be a real",
+        ),
+        (lambda: S.delta_orthogonal((8, 4, 3, 3), rng=-1), ValueError, r"rng seed"),
+        (lambda: S.delta_orthogonal((8, 4, 3, 3), rng=0, layout="tf"), ValueError, r"layout"),
+        (lambda: S.delta_orthogonal((8, 4, 3, 3), rng=0, dtype=int), TypeError, r"dtype"),
+        (lambda: S.delta_orthogonal((8, 4, 1, 3, 3, 3), rng=0), ValueError, r"spatial"),
+        (lambda: S.delta_orthogonal((8, 0, 3, 3), rng=0), ValueError, r"shape\[1\]"),
+        (lambda: S.dirac((8, 8)), ValueError, r"convolution kernel"),
+        (lambda: S.dirac((6, 3, 3, 3), groups=4), ValueError, r"groups=4 must divide"),
+        (lambda: S.dirac((6, 3, 3, 3), groups=0), ValueError, r"groups must be a positive"),
+        (lambda: S.dirac((6, 3, 3, 3), rng="0"), TypeError, r"rng must be"),
+        (lambda: S.eye((4, 4, 3, 3)), ValueError, r"2-D"),
+        (lambda: S.eye((4, 4), gain=-1.0), ValueError, r"gain must be > 0"),
+        (lambda: S.eye((4, 4), dtype="int32"), TypeError, r"dtype"),
+    ],
+)
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_register_makes_names_available():
+    S.register()
+    try:
+        assert wi.get("delta_orthogonal") is S.delta_orthogonal
+        assert wi.get("dirac") is S.dirac and wi.get("eye") is S.eye
+        layer = Conv2D(2, 4, 3, weight_init="delta_orthogonal", rng=0)
+        np.testing.assert_array_equal(layer.params["W"], S.delta_orthogonal((4, 2, 3, 3), rng=0))
+    finally:  # leave the global registry as the other tests expect it
+        for name in S.STRUCTURED:
+            I._REGISTRY.pop(name, None)
+    with pytest.raises(ValueError, match="unknown initializer"):
+        wi.get("delta_orthogonal")
