@@ -98,3 +98,36 @@ def test_train_seeds_bad_arguments(tiny):
         compare.train_seeds(_build, tiny, epochs=0)
     with pytest.raises(TypeError, match="Sequential"):
         compare.train_seeds(lambda s: 3, tiny, epochs=1)
+
+
+def test_every_epoch_false_records_only_the_final_accuracy(tiny):
+    kw = dict(seeds=[0, 1], epochs=2, batch_size=16, lr=0.05)
+    full = compare.train_seeds(_build, tiny, **kw)
+    last = compare.train_seeds(_build, tiny, every_epoch=False, **kw)
+    assert last.test_acc.shape == (2, 1)
+    np.testing.assert_array_equal(last.final_acc, full.final_acc)
+    np.testing.assert_array_equal(last.epoch_loss, full.epoch_loss)
+
+
+def test_seed_strip_plot_groups_families():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    values = {"a1": [0.1, 0.2, 0.3], "b1": [0.5, 0.6, 0.7], "a2": [0.0, 0.0, 0.0]}
+    fams = {"a1": "A", "a2": "A", "b1": "B"}
+    fig = compare.seed_strip_plot(values, fams, title="t", reference=0.1)
+    ax = fig.axes[0]
+    # schemes of a family are adjacent, in family order of first appearance
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a1", "a2", "b1"]
+    ticks = ax.get_xticks()
+    assert ticks[2] - ticks[1] > ticks[1] - ticks[0]  # gap between the families
+    # one mean ± sd bar per scheme, with the sd over seeds computed with ddof = 1
+    bars = [c for c in ax.containers if hasattr(c, "has_yerr") and c.has_yerr]
+    assert len(bars) == 3
+    seg = bars[0].lines[2][0].get_segments()[0]
+    assert seg[1][1] - seg[0][1] == pytest.approx(2 * np.std([0.1, 0.2, 0.3], ddof=1))
+    # the points of one family share a colour, another family has another
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert dots[0].get_color() == dots[1].get_color() != dots[2].get_color()
+    with pytest.raises(ValueError, match="families"):
+        compare.seed_strip_plot({"c": [1, 2]}, fams, title="t")

@@ -10,6 +10,8 @@ exactly that and nothing else:
   Student-t interval of a sample;
 * :func:`binomial_se` -- ``sqrt(p (1 - p) / n_test)``, the sampling error of an accuracy
   ``p`` measured on ``n_test`` independent test examples;
+* :func:`seed_strip_plot` -- every seed's final accuracy as a dot, the mean ± 1 sd
+  (``ddof=1``) as a bar, schemes grouped by family with one colour per family;
 * :func:`train_seeds` -- train one network per seed with the same minibatch SGD/Adam
   steps as :func:`weightinit.training.train` (same optimizer classes, same shuffling, so
   the final weights are identical) but with only the records a comparison needs: the mean
@@ -34,7 +36,7 @@ from .initializers import as_generator
 from .layers import Sequential, softmax_cross_entropy
 from .training import SGD, Adam, evaluate
 
-__all__ = ["SeedRuns", "Summary", "binomial_se", "summarize", "train_seeds"]
+__all__ = ["SeedRuns", "Summary", "binomial_se", "seed_strip_plot", "summarize", "train_seeds"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ class SeedRuns:
 
     ``epoch_loss[s, e]`` is the mean minibatch loss during epoch ``e + 1`` of seed
     ``seeds[s]``; ``test_acc[s, 0]`` is the test accuracy before training and
-    ``test_acc[s, e]`` after epoch ``e``. A diverged run (non-finite loss or weights)
+    ``test_acc[s, e]`` after epoch ``e`` (with ``every_epoch=False``, ``test_acc`` has one
+    column, the accuracy after the last epoch). A diverged run (non-finite loss or weights)
     keeps NaN from the epoch where it stopped and is flagged in ``diverged``.
     """
 
@@ -130,7 +133,7 @@ class SeedRuns:
 
 def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterable[int] = range(10),
                 *, epochs: int, batch_size: int = 32, lr: float = 0.05, momentum: float = 0.9,
-                optimizer: str = "sgd") -> SeedRuns:  # fmt: skip
+                optimizer: str = "sgd", every_epoch: bool = True) -> SeedRuns:  # fmt: skip
     """Train ``build(seed)`` on ``data`` once per seed; seed ``s`` also shuffles the batches.
 
     The steps are those of :func:`weightinit.training.train` with ``rng=seed`` (the same
@@ -148,6 +151,10 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
     lr, momentum : float
         As in :func:`weightinit.training.train` (``momentum`` is ignored by Adam).
     optimizer : {"sgd", "adam"}
+    every_epoch : bool
+        Evaluate the test accuracy before training and after every epoch (default). With
+        ``False`` only after the last epoch, which saves a test-set pass per epoch:
+        ``test_acc`` then has one column.
     """
     if not callable(build):
         raise TypeError(f"build must be a callable seed -> Sequential, got {type(build).__name__}")
@@ -164,7 +171,7 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
         raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     n = len(data.X_train)
     losses = np.full((len(seeds), epochs), np.nan)
-    accs = np.full((len(seeds), epochs + 1), np.nan)
+    accs = np.full((len(seeds), epochs + 1 if every_epoch else 1), np.nan)
     diverged = np.zeros(len(seeds), dtype=bool)
     for row, seed in enumerate(seeds):
         net = build(int(seed))
@@ -172,7 +179,8 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
             raise TypeError(f"build({seed}) must return a Sequential, got {type(net).__name__}")
         opt = SGD(net, lr=lr, momentum=momentum) if optimizer == "sgd" else Adam(net, lr=lr)
         gen = as_generator(int(seed))
-        accs[row, 0] = evaluate(net, data.X_test, data.y_test)[1]
+        if every_epoch:
+            accs[row, 0] = evaluate(net, data.X_test, data.y_test)[1]
         for epoch in range(epochs):
             order = gen.permutation(n)
             total, ok = 0.0, True
@@ -194,6 +202,77 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
                 diverged[row] = True
                 break
             losses[row, epoch] = total / n
-            accs[row, epoch + 1] = evaluate(net, data.X_test, data.y_test)[1]
+            if every_epoch or epoch == epochs - 1:
+                accs[row, epoch + 1 if every_epoch else 0] = evaluate(
+                    net, data.X_test, data.y_test
+                )[1]
     return SeedRuns(seeds=seeds, epoch_loss=losses, test_acc=accs, diverged=diverged,
                     n_test=len(data.X_test))  # fmt: skip
+
+
+#: Colours of the scheme families in :func:`seed_strip_plot` (colour-blind-safe, Okabe-Ito).
+FAMILY_COLORS = ("#555555", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")
+
+
+def seed_strip_plot(values, families, *, title: str, ylabel: str = "test accuracy", ax=None,
+                    reference=None):  # fmt: skip
+    """Dots for every seed and mean ± 1 sd (``ddof=1``) per scheme, grouped by family.
+
+    Parameters
+    ----------
+    values : mapping scheme -> 1-d array (one value per seed)
+    families : mapping scheme -> family name
+        Schemes of one family share a colour and sit next to each other (in the order of
+        ``values``); a family label is written under each group.
+    title, ylabel : str
+    ax : matplotlib Axes, optional
+    reference : float, optional
+        Draws a dotted horizontal line (e.g. the chance level 0.1).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from .plots import STYLE
+
+    missing = [k for k in values if k not in families]
+    if missing:
+        raise ValueError(f"families has no entry for {missing}")
+    order = list(dict.fromkeys(families[k] for k in values))
+    names = [k for fam in order for k in values if families[k] == fam]
+    colors = {fam: FAMILY_COLORS[i % len(FAMILY_COLORS)] for i, fam in enumerate(order)}
+    with plt.rc_context(STYLE):
+        if ax is None:
+            _, ax = plt.subplots(figsize=(max(6.4, 0.75 * len(names) + 1.5), 4.2))
+        fig = ax.figure
+        x, previous = 0.0, None
+        ticks, centres = [], {}
+        for name in names:
+            fam = families[name]
+            if previous is not None and fam != previous:
+                x += 0.6  # a gap between families
+            v = np.asarray(values[name], dtype=float)
+            jitter = np.linspace(-0.18, 0.18, len(v)) if len(v) > 1 else np.zeros(1)
+            ax.plot(x + jitter, v, "o", ms=4, alpha=0.6, color=colors[fam], mec="none")
+            sd = v.std(ddof=1) if len(v) > 1 else 0.0
+            ax.errorbar(x + 0.32, v.mean(), yerr=sd, fmt="D", ms=5, color="black", capsize=3,
+                        lw=1.2)  # fmt: skip
+            ticks.append(x)
+            centres.setdefault(fam, []).append(x)
+            previous = fam
+            x += 1.0
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(names, rotation=30, ha="right")
+        for fam, xs in centres.items():
+            ax.annotate(fam, xy=(np.mean(xs), 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(0, 4), textcoords="offset points", ha="center",
+                        color=colors[fam], fontsize=9, fontweight="bold")  # fmt: skip
+        if reference is not None:
+            ax.axhline(reference, color="grey", ls=":", lw=1)
+        ax.set_title(title, pad=18)
+        ax.set_ylabel(ylabel)
+        ax.grid(axis="x", visible=False)
+        fig.tight_layout()
+    return fig
