@@ -6,10 +6,9 @@ result by more. The course's rule is **>= 10 seeds**, mean ± sd with ``ddof=1``
 standard error of the mean and the test set's own binomial sampling error. This module does
 exactly that and nothing else:
 
-* :func:`summarize` -- mean, sd (``ddof=1``), standard error ``sd/sqrt(n)`` and a 95 %
-  Student-t interval of a sample;
-* :func:`binomial_se` -- ``sqrt(p (1 - p) / n_test)``, the sampling error of an accuracy
-  ``p`` measured on ``n_test`` independent test examples;
+* :func:`summarize` and :func:`binomial_se` -- from :mod:`weightinit.experiments`
+  (re-exported here): mean, sd (``ddof=1``), standard error and 95 % Student-t interval of
+  a sample, and the binomial sampling error ``sqrt(p (1 - p) / n_test)`` of an accuracy;
 * :func:`seed_strip_plot` -- every seed's final accuracy as a dot, the mean ± 1 sd
   (``ddof=1``) as a bar, schemes grouped by family with one colour per family;
 * :func:`train_seeds` -- train one network per seed with the same minibatch SGD/Adam
@@ -28,80 +27,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _scipy_stats
 
-from ._validate import positive_int, real
+from ._validate import positive_int
 from .data import Dataset
+from .experiments import Summary, binomial_se, summarize
 from .initializers import as_generator
 from .layers import Sequential, softmax_cross_entropy
 from .training import SGD, Adam, evaluate
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "seed_strip_plot", "summarize", "train_seeds"]
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Mean, sd (``ddof=1``), standard error and 95 % t-interval of ``n`` values."""
-
-    n: int
-    mean: float
-    sd: float
-    se: float
-    ci95: tuple[float, float]
-
-    def __str__(self) -> str:
-        return f"{self.mean:.3f} ± {self.sd:.3f} (SE {self.se:.3f}, n = {self.n})"
-
-
-def summarize(values) -> Summary:
-    """Summarize a sample: mean, sd with ``ddof=1``, SE = sd/sqrt(n), 95 % t-interval.
-
-    .. math::
-
-        \\bar x = \\frac1n\\sum x_i, \\quad
-        s = \\sqrt{\\tfrac{1}{n-1}\\sum (x_i - \\bar x)^2}, \\quad
-        \\mathrm{SE} = s/\\sqrt n, \\quad
-        \\bar x \\pm t_{0.975,\\,n-1}\\,\\mathrm{SE}
-
-    Parameters
-    ----------
-    values : 1-d array-like of finite reals, at least 2 of them
-
-    Raises
-    ------
-    ValueError
-        If ``values`` is not 1-d, has fewer than 2 entries, or contains NaN/inf.
-    """
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1:
-        raise ValueError(f"values must be 1-d, got shape {x.shape}")
-    if x.size < 2:
-        raise ValueError(f"values must hold at least 2 numbers for a sd, got {x.size}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("values must be finite (got NaN or inf)")
-    n = int(x.size)
-    mean = float(x.mean())
-    sd = float(x.std(ddof=1))
-    se = sd / math.sqrt(n)
-    half = float(_scipy_stats.t.ppf(0.975, n - 1)) * se
-    return Summary(n=n, mean=mean, sd=sd, se=se, ci95=(mean - half, mean + half))
-
-
-def binomial_se(p, n_test) -> float:
-    """Sampling error of an accuracy: ``sqrt(p (1 - p) / n_test)``.
-
-    Parameters
-    ----------
-    p : real in [0, 1]
-        The accuracy.
-    n_test : positive int
-        Number of independent test examples it was measured on.
-    """
-    p = real(p, "p", lower=0.0)
-    if p > 1.0:
-        raise ValueError(f"p must be in [0, 1], got {p!r}")
-    n_test = positive_int(n_test, "n_test")
-    return math.sqrt(p * (1.0 - p) / n_test)
 
 
 @dataclass

@@ -27,10 +27,10 @@ from .training import History, train
 __all__ = ["SeedRuns", "Summary", "binomial_se", "summarize", "train_seeds"]
 
 
-def binomial_se(p: float, n: int) -> float:
-    """Standard error of an accuracy ``p`` measured on ``n`` independent test examples.
+def binomial_se(p: float, n_test: int) -> float:
+    """Standard error of an accuracy ``p`` measured on ``n_test`` independent test examples.
 
-    .. math:: \\mathrm{SE} = \\sqrt{p (1 - p) / n}
+    .. math:: \\mathrm{SE} = \\sqrt{p (1 - p) / n_\\text{test}}
 
     This is the sampling error of the test set alone: how much the accuracy of one
     fixed network would change on another test set of the same size.
@@ -39,15 +39,15 @@ def binomial_se(p: float, n: int) -> float:
     ----------
     p : float
         Accuracy in [0, 1].
-    n : int
+    n_test : int
         Number of test examples, positive.
     """
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"p must be a number in [0, 1], got {p!r}")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if isinstance(n_test, bool) or not isinstance(n_test, numbers.Integral) or n_test <= 0:
+        raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
     p = float(p)
-    return math.sqrt(p * (1.0 - p) / int(n))
+    return math.sqrt(p * (1.0 - p) / int(n_test))
 
 
 @dataclass(frozen=True)
