@@ -27,7 +27,7 @@ def test_binomial_se_rejects_bad_p(p):
 
 @pytest.mark.parametrize("n", [0, -3, 2.5, True])
 def test_binomial_se_rejects_bad_n(n):
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="n_test must be"):
         binomial_se(0.5, n)
 
 
