@@ -19,15 +19,21 @@ def test_binomial_se_formula_and_edges():
     assert binomial_se(0.5, 100) > binomial_se(0.6, 100) > binomial_se(0.9, 100)
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", True, float("nan")])
-def test_binomial_se_rejects_bad_p(p):
-    with pytest.raises(ValueError, match="p must be"):
+@pytest.mark.parametrize(
+    ("p", "exc"),
+    [(-0.1, ValueError), (1.5, ValueError), ("0.5", TypeError), (True, TypeError),
+     (float("nan"), ValueError)],
+)  # fmt: skip
+def test_binomial_se_rejects_bad_p(p, exc):
+    with pytest.raises(exc, match="p must be"):
         binomial_se(p, 10)
 
 
-@pytest.mark.parametrize("n", [0, -3, 2.5, True])
-def test_binomial_se_rejects_bad_n(n):
-    with pytest.raises(ValueError, match="n_test must be"):
+@pytest.mark.parametrize(
+    ("n", "exc"), [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_binomial_se_rejects_bad_n(n, exc):
+    with pytest.raises(exc, match="n_test must be"):
         binomial_se(0.5, n)
 
 

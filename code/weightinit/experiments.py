@@ -42,9 +42,15 @@ def binomial_se(p: float, n_test: int) -> float:
     n_test : int
         Number of test examples, positive.
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"p must be a real number in [0, 1], got {type(p).__name__} {p!r}")
+    if not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"p must be a number in [0, 1], got {p!r}")
-    if isinstance(n_test, bool) or not isinstance(n_test, numbers.Integral) or n_test <= 0:
+    if isinstance(n_test, bool) or not isinstance(n_test, numbers.Integral):
+        raise TypeError(
+            f"n_test must be a positive integer, got {type(n_test).__name__} {n_test!r}"
+        )
+    if n_test <= 0:
         raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
     p = float(p)
     return math.sqrt(p * (1.0 - p) / int(n_test))
