@@ -17,7 +17,7 @@ BIN     = $(VENV)/bin
 JOBS   ?= 2
 XDIST   = -n $(JOBS) --dist loadfile
 
-.PHONY: book test setup lint unit notebooks browser student bench clean sandbox grade bench-grade
+.PHONY: book test setup lint unit notebooks browser pdf student bench clean sandbox grade bench-grade
 
 setup: $(VENV)/.installed
 
@@ -44,15 +44,25 @@ unit: setup sandbox
 notebooks: setup
 	$(BIN)/pytest $(XDIST) --nbval chapters
 
-# Browser test of the built site (builds it first if there is none): headless Debian
-# Chromium driven by Playwright; screenshots of every page in _build/screenshots/.
-browser: setup _build/html/index.html
+# Browser test of the built site and of the handout PDF (builds them first if there are
+# none): headless Debian Chromium driven by Playwright, axe-core (vendored in
+# browser_tests/vendor), poppler-utils; screenshots of every page in _build/screenshots/.
+browser: setup _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
 	$(BIN)/pytest browser_tests
 
-# The unit tests, nbval over every notebook and the browser test, in one pytest run spread
-# over $(JOBS) workers (the exercise fixture notebook is test data, not a chapter).
-test: lint _build/html/index.html
+# A PDF of the whole book for handouts: every page of the built site printed by headless
+# Chromium and joined with pdfunite (solutions left out, code and tables wrapped).
+pdf: setup _build/html/index.html
+	bash scripts/install_browser.sh
+	$(BIN)/python scripts/build_pdf.py
+
+_build/pdf/book.pdf:
+	$(MAKE) pdf
+
+# The unit tests, nbval over every notebook and the browser test (site and PDF), in one
+# pytest run spread over $(JOBS) workers (the notebooks of tests/fixtures are test data).
+test: lint _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
 	bash scripts/install_bubblewrap.sh
 	$(BIN)/pytest $(XDIST) --durations=12 --nbval tests chapters browser_tests \

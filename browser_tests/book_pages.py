@@ -11,7 +11,8 @@ chapter as soon as it is listed there. For each page the source (``.md`` or
 * ``has_math``: whether its markdown contains math (``$...$``, ``$$...$$``, amsmath
   environments, ``{math}`` directives or roles);
 * ``has_images``: whether a stored cell output or the markdown holds an image;
-* ``dropdown_solutions``: how many ``{solution}`` directives use ``:class: dropdown``;
+* ``dropdown_solutions``: how many ``{solution}`` (or gated ``{solution-start}``)
+  directives use ``:class: dropdown``;
 * ``hidden_cells``: how many code cells are tagged ``hide-input`` (solutions whose
   code is folded away);
 * ``numbered``: whether it is in a numbered part (the chapters of the course).
@@ -30,7 +31,7 @@ from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 _MD = MarkdownIt("commonmark").use(dollarmath_plugin, double_inline=True).use(amsmath_plugin)
-_SOLUTION = re.compile(r"^(:{3,}|`{3,})\{solution\}", re.MULTILINE)
+_SOLUTION = re.compile(r"^(:{3,}|`{3,})\{solution(-start)?\}", re.MULTILINE)
 _MATH_DIRECTIVE = re.compile(r"(^(:{3,}|`{3,})\{math\})|\{math\}`", re.MULTILINE)
 _IMAGE = re.compile(r"(^(:{3,}|`{3,})\{(figure|image)\})|!\[[^\]]*\]\(", re.MULTILINE)
 
@@ -167,3 +168,78 @@ def read_book(root: Path) -> Book:
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     pages = [read_page(root, doc, numbered) for doc, numbered in _toc_entries(toc)]
     return Book(title=config["title"], pages=pages)
+
+
+_GATED_START = re.compile(r"^\s*(:{3,}|`{3,})\{solution-start\}", re.MULTILINE)
+_GATED_END = re.compile(r"^\s*(:{3,}|`{3,})\{solution-end\}", re.MULTILINE)
+_SOLUTION_BLOCK = re.compile(
+    r"^(?P<fence>:{3,}|`{3,})\{solution\}.*?^(?P=fence)\s*$", re.MULTILINE | re.DOTALL
+)
+#: shorter lines ("return x", "import numpy as np") may be public too
+MIN_SECRET_CHARS = 16
+
+
+def _is_solution_cell(cell) -> bool:
+    meta = cell.get("metadata", {})
+    return cell.get("cell_type") == "code" and (
+        "solution" in meta.get("tags", []) or meta.get("weightinit", {}).get("role") == "solution"
+    )
+
+
+def solution_lines(nb: dict) -> list[str]:
+    """Lines of a notebook that only its solutions contain (what a student copy must lack).
+
+    The code a student writes (between ``# BEGIN SOLUTION`` / ``# END SOLUTION`` of a
+    solution cell, or the whole cell without markers), the cells between a
+    ``{solution-start}`` and its ``{solution-end}``, and the text of ``{solution}``
+    blocks; minus lines that also occur (whole or within a longer line) elsewhere in the
+    notebook, and short lines.
+    """
+    secret, public = [], []
+    gated = False
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            if _GATED_START.search(text):
+                gated = True
+                secret.extend(_GATED_START.split(text, 1)[-1].splitlines()[1:])
+                public.extend(_GATED_START.split(text, 1)[0].splitlines())
+                continue
+            if gated:
+                if _GATED_END.search(text):
+                    gated = False
+                    public.extend(_GATED_END.split(text, 1)[-1].splitlines()[1:])
+                    continue
+                secret.extend(text.splitlines())
+                continue
+            for block in _SOLUTION_BLOCK.finditer(text):
+                secret.extend(block.group(0).splitlines()[1:-1])
+            public.extend(_SOLUTION_BLOCK.sub("", text).splitlines())
+        elif _is_solution_cell(cell) or gated:
+            lines = text.splitlines()
+            marked = [i for i, line in enumerate(lines) if "# BEGIN SOLUTION" in line]
+            if marked:
+                inside = False
+                for line in lines:
+                    if "# BEGIN SOLUTION" in line:
+                        inside = True
+                    elif "# END SOLUTION" in line:
+                        inside = False
+                    elif inside:
+                        secret.append(line)
+                    else:
+                        public.append(line)
+            else:
+                secret.extend(lines)
+        else:
+            public.extend(text.splitlines())
+    shown = {line.strip() for line in public}
+    out = []
+    for line in secret:
+        s = line.strip()
+        if len(s) < MIN_SECRET_CHARS or s.startswith(":") or s in out:
+            continue
+        if any(s in p for p in shown):  # also part of a public line: not a secret
+            continue
+        out.append(s)
+    return out

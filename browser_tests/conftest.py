@@ -30,6 +30,11 @@ from book_pages import Page, read_book
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+#: the book whose _toc.yml and sources say what the pages must show (default: this one;
+#: BOOK_DIR points at another, e.g. the fixture book of browser_tests/fixture_book.py)
+BOOK_DIR = Path(os.environ.get("BOOK_DIR", ROOT)).resolve()
+#: the two screens of the layout checks: a 1366 px laptop and a 390 px phone
+VIEWPORTS = {"laptop": (1366, 900), "phone": (390, 844)}
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -122,7 +127,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def site_dir() -> Path:
-    site = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html")).resolve()
+    site = Path(os.environ.get("SITE_DIR", BOOK_DIR / "_build" / "html")).resolve()
     if not (site / "index.html").is_file():
         pytest.fail(f"no built site at {site}: run `make book` first", pytrace=False)
     return site
@@ -164,27 +169,40 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(
-        lambda url: not is_local(url),
-        lambda route: route.abort("internetdisconnected"),
-    )
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    console = Console()
-    pg.on("console", console.on_console)
-    pg.on("pageerror", console.on_pageerror)
-    pg.on("requestfailed", console.on_requestfailed)
-    pg.on("response", console.on_response)
-    pg.console_log = console
-    yield pg
-    context.close()
+def new_page(browser, base_url):
+    """A factory: ``new_page(width, height)`` opens a fresh context and page at that size."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        context.route(
+            lambda url: not is_local(url),
+            lambda route: route.abort("internetdisconnected"),
+        )
+        pg = context.new_page()
+        pg.set_default_timeout(30_000)
+        console = Console()
+        pg.on("console", console.on_console)
+        pg.on("pageerror", console.on_pageerror)
+        pg.on("requestfailed", console.on_requestfailed)
+        pg.on("response", console.on_response)
+        pg.console_log = console
+        return pg
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page(1280, 900)
 
 
 @pytest.fixture(scope="session")
 def book():
-    return read_book(ROOT)
+    return read_book(BOOK_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -194,4 +212,4 @@ def pages(book) -> list[Page]:
 
 @pytest.fixture(scope="session")
 def config() -> dict:
-    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return yaml.safe_load((BOOK_DIR / "_config.yml").read_text(encoding="utf-8"))

@@ -27,13 +27,13 @@ aborted, so the result does not depend on the network).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from book_pages import MATH_PLACEHOLDER, normalize, read_book
+from conftest import BOOK_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = BOOK_DIR
 BOOK = read_book(ROOT)
 PAGES = BOOK.pages
 IDS = [p.docname for p in PAGES]
@@ -307,6 +307,13 @@ def test_search(page, base_url, screenshot_dir):
              for a in results.all()}  # fmt: skip
     book_urls = {base_url + p.url for p in PAGES}
     assert hrefs & book_urls, f"search results link to no page of the book: {hrefs}"
+    # snippets show formulas as text, not TeX (_static/course.js)
+    snippets = page.locator("#search-results ul.search li p.context")
+    snippets.first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    for text in snippets.all_text_contents():
+        for tex in ("\\(", "\\[", "\\operatorname", "\\frac", "$$"):
+            assert tex not in text, f"raw TeX {tex!r} in a search snippet: {text[:120]!r}"
     page.screenshot(path=str(screenshot_dir / "search.png"), full_page=True)
     assert_no_console_errors(page)
 

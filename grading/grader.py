@@ -171,7 +171,10 @@ def _interpret(ex: registry.Exercise, run: sandbox.RunResult, limits: sandbox.Li
                          + (f" at line {timeout['line']}: `{timeout['code']}`"
                             if timeout.get("line") else "") + ".")  # fmt: skip
             continue
-        error = next((g for g in got if g.get("status") == "error"), None)
+        # a call marked expect_error (e.g. an invalid shape) may raise: its judge decides
+        expect = {c["key"] for c in test.calls() if c.get("expect_error")}
+        error = next((g for k, g in zip(keys, got, strict=True)
+                      if g.get("status") == "error" and k not in expect), None)  # fmt: skip
         if error is not None:
             statuses.append("ERROR")
             lines.append(f"{name}: " + _fmt_error(error, "raised "))

@@ -5,7 +5,9 @@ input arrays of ``inputs``) and judges what came back (``judge``). The expected
 answers are computed here, outside the sandbox, from the library (the instructor's
 reference), so the student's process never sees them. ``judge`` receives only calls
 that returned normally; exceptions, time-outs and stubs are turned into verdicts by
-the grader before.
+the grader before, except the exception of a call marked ``"expect_error": True`` (an
+invalid input that must raise), which reaches ``judge`` as an outcome with ``status``
+``"error"``, ``type`` and ``message``.
 
 Every judge reports ONE problem per function: the first thing that is wrong, with the
 diagnosis of the typical mistake it matches when there is one (the std, or value,
@@ -485,3 +487,227 @@ class ValueTest:
         lines = [f"wrong on {len(bad)} of {len(self.cases)} cases, e.g. {call} = "
                  f"{_num(got[i])}, expected {_num(exp[i])} (tolerance {self.rtol:.1%})"]  # fmt: skip
         return Judgement(False, [*lines, f"→ {hint}"] if hint else lines)
+
+
+# --------------------------------------------------------------------------- structured kernels
+@dataclass
+class DeltaOrthogonalTest:
+    """A delta-orthogonal kernel ``fn(shape, rng)``: ``(out, in, kh, kw)`` with an ``out × in``
+    matrix ``H`` of orthonormal columns at the centre tap ``[kh // 2, kw // 2]``, drawn
+    uniformly (Haar), and exact zeros at every other tap; ``ValueError`` when out < in.
+
+    Deterministic properties, on every shape of ``shapes`` (5×5, non-square, 1 input channel):
+    the exact shape; ``HᵀH = I`` within ``atol`` (a float32 kernel, a scaled matrix, the
+    triangular factor R, normalized columns that are not orthogonal, PyTorch's
+    ``orthogonal_`` on the flattened kernel fail it, each with its diagnosis); every other tap exactly 0; ``H`` dense
+    (> ``min_density`` non-zero: the identity/Dirac kernel or a permutation fail it); the same
+    seed gives the same kernel also after thousands of other calls (so ``np.random.*``,
+    the global state, fails) and another seed another kernel.
+
+    The distribution, over ``haar_draws`` seeds on ``haar_shape`` (out = 16, in = 4): under
+    the Haar measure every entry has ``E[H_ij²] = 1/out``; the entry's square has sd 0.081
+    (a Beta(1/2, 15/2) variable), so with 2000 seeds the standard error of each of the 64
+    means is 0.0018 and the tolerance ``m2_tol`` = 0.01 is 5.5 standard errors (a matrix
+    orthogonalized from near the identity, or a Householder reflection, has diagonal
+    second moments far above 1/16). The sign test pools the diagonal entries ``H_jj``, one
+    per column: a Haar matrix times a diagonal ±1 matrix is Haar, so these signs are
+    independent fair coins, 8000 of them, standard error 0.0056, and the tolerance
+    ``sign_tol`` = 0.03 is 5.4 standard errors. QR without the sign fix gives
+    ``P(H_00 > 0) = 0`` with LAPACK (and ≈ 0.06–0.1 for the other diagonal entries).
+    """
+
+    function: str
+    shapes: tuple = ((16, 8, 3, 3), (8, 8, 5, 5), (32, 3, 3, 3), (4, 1, 3, 3), (8, 4, 3, 5))
+    invalid: tuple = (8, 16, 3, 3)
+    haar_shape: tuple = (16, 4, 3, 3)
+    haar_draws: int = 2000
+    seed: int = 9101
+    atol: float = 1e-10
+    min_density: float = 0.9
+    m2_tol: float = 0.01
+    sign_tol: float = 0.03
+
+    def inputs(self):
+        return {}
+
+    def _call(self, tag, shape, seed, **extra):
+        key = f"{self.function}:{tag}"
+        return {"key": key, "fn": self.function, "args": [tuple(shape), {"$rng": seed}]} | extra
+
+    def calls(self):
+        out = []
+        for i, shape in enumerate(self.shapes):
+            out += [self._call(f"{i}:0", shape, self.seed + 10 * i),
+                    self._call(f"{i}:1", shape, self.seed + 10 * i + 1)]  # fmt: skip
+        out += [self._call(f"haar:{k}", self.haar_shape, self.seed + 100_000 + k)
+                for k in range(self.haar_draws)]  # fmt: skip
+        # the same seeds again, after thousands of calls: the global state has moved on
+        out += [self._call(f"{i}:again", s, self.seed + 10 * i) for i, s in enumerate(self.shapes)]
+        out.append(self._call("invalid", self.invalid, self.seed - 1, expect_error=True))
+        return out
+
+    @staticmethod
+    def _centre(shape):
+        return shape[2] // 2, shape[3] // 2
+
+    def _structure(self, shape, w, dtype) -> str | None:
+        """The first structural problem of one kernel, or None."""
+        out, cin, kh, kw = shape
+        c = self._centre(shape)
+        h = w[:, :, c[0], c[1]]
+        mass = np.abs(w).sum(axis=(0, 1))
+        used = [tuple(int(v) for v in t) for t in np.argwhere(mass > 0)]
+        eye = np.eye(cin)
+
+        def orthonormal_columns(m, tol):
+            return float(np.abs(m.T @ m - np.eye(m.shape[1])).max()) <= tol
+
+        if len(used) == 1 and used[0] != c:
+            p, q = used[0]
+            hint = ""
+            if (p, q) == (kh // 2, kh // 2) or (p, q) == (kw // 2, kw // 2):
+                hint = " (the kernel is not square: the row is kh // 2, the column kw // 2)"
+            elif (p, q) == (0, 0):
+                hint = " ([0, 0] is the corner, not the centre)"
+            return (f"shape {shape}: your matrix is at tap [{p}, {q}]; the centre tap is "
+                    f"[{c[0]}, {c[1]}] = [kh // 2, kw // 2]{hint}.")  # fmt: skip
+        if not used:
+            return f"shape {shape}: your kernel is all zeros; put the orthogonal matrix at the centre tap."
+        if len(used) == kh * kw > 1 and all(np.array_equal(w[:, :, p, q], h) for p, q in used):
+            return (f"shape {shape}: the matrix is at every one of the {kh * kw} taps; only the "
+                    f"centre tap [{c[0]}, {c[1]}] holds it, every other tap is exactly 0.")  # fmt: skip
+        gram = h.T @ h
+        err = float(np.abs(gram - eye).max())
+        if err > self.atol:
+            head = (f"shape {shape}: the centre matrix H ({out} × {cin}) does not have "
+                    f"orthonormal columns: max |HᵀH − I| = {err:.2g}")  # fmt: skip
+            flat = w.reshape(out, -1)
+            if dtype in ("float32", "float16") and err < 1e-3:
+                why = (f"your kernel is {dtype}, whose rounding alone gives this error: return "
+                       "float64 (np.zeros(shape) is float64).")  # fmt: skip
+            elif len(used) > 1 and (orthonormal_columns(flat.T, 1e-8)
+                                    or orthonormal_columns(flat, 1e-8)):  # fmt: skip
+                why = ("your whole kernel, flattened to (out, in·kh·kw), is one orthogonal "
+                       "matrix (PyTorch's orthogonal_): delta-orthogonal puts an out × in "
+                       "orthogonal matrix at the centre tap and zeros elsewhere.")  # fmt: skip
+            elif (
+                np.abs(gram - np.diag(np.diag(gram))).max() <= 1e-8
+                and np.ptp(np.diag(gram)) <= 1e-8
+            ):
+                s = math.sqrt(max(float(gram[0, 0]), 0.0))
+                why = (f"the columns are orthogonal but have length {s:.4g}, not 1: do not scale "
+                       "Q (no gain, no std).")  # fmt: skip
+            elif np.abs(np.diag(gram) - 1).max() <= 1e-8:
+                why = ("the columns have length 1 but are not orthogonal to each other: "
+                       "orthogonalize a Gaussian matrix with np.linalg.qr.")  # fmt: skip
+            elif out > 1 and cin > 1 and np.abs(np.tril(h, -1)).max() == 0:
+                why = ("H is upper triangular: you placed R, the triangular factor of the QR "
+                       "decomposition; Q is the one with orthonormal columns.")  # fmt: skip
+            else:
+                why = ("draw an out × in Gaussian matrix and take Q of its reduced QR "
+                       "decomposition: Q has orthonormal columns.")  # fmt: skip
+            return f"{head}\n→ {why}"
+        off = [t for t in used if t != c]
+        if off:
+            shown = ", ".join(f"[{p}, {q}]" for p, q in off[:3])
+            return (f"shape {shape}: taps other than the centre [{c[0]}, {c[1]}] are not zero "
+                    f"({len(off)} of them, e.g. {shown}): every other tap must be exactly 0.")  # fmt: skip
+        density = float(np.mean(h != 0))
+        if density <= self.min_density:
+            what = ("the identity (a Dirac kernel)" if np.array_equal(np.abs(h), np.eye(out, cin))
+                    else "a permutation-like matrix")  # fmt: skip
+            return (f"shape {shape}: only {density:.0%} of the centre matrix is non-zero: it is "
+                    f"{what}, not a random orthogonal matrix; take Q of the QR decomposition of "
+                    "a Gaussian matrix drawn with rng.")  # fmt: skip
+        return None
+
+    def judge(self, outcomes, arrays) -> Judgement:
+        name = self.function
+        for i, shape in enumerate(self.shapes):
+            shape = tuple(shape)
+            parts = []
+            for tag in ("0", "1", "again"):
+                key = f"{name}:{i}:{tag}"
+                arr, why = returned(outcomes[key], arrays, key)
+                if arr is None:
+                    return Judgement(False, [f"shape {shape}: {why}"])
+                if arr.shape != shape:
+                    return Judgement(False, [
+                        f"shape {shape}: you returned an array of shape {arr.shape}; return the "
+                        "whole kernel, exactly the shape you are given."])  # fmt: skip
+                parts.append(arr)
+            problem = self._structure(shape, parts[0], outcomes[f"{name}:{i}:0"].get("dtype"))
+            if problem:
+                return Judgement(False, problem.split("\n"))
+            if not np.array_equal(parts[0], parts[2]):
+                return Judgement(False, [
+                    f"shape {shape}: the same seed gave different kernels: draw with the rng "
+                    "argument, not with np.random.* (the global state)."])  # fmt: skip
+            if np.array_equal(parts[0], parts[1]):
+                return Judgement(False, [
+                    f"shape {shape}: two different generators gave the same kernel: draw with "
+                    "the rng argument instead of creating your own generator."])  # fmt: skip
+        # the distribution of H over many seeds
+        hs = []
+        c = self._centre(self.haar_shape)
+        for k in range(self.haar_draws):
+            key = f"{name}:haar:{k}"
+            arr, why = returned(outcomes[key], arrays, key)
+            if arr is None or arr.shape != tuple(self.haar_shape):
+                got = why or f"an array of shape {arr.shape}"
+                return Judgement(False, [f"shape {tuple(self.haar_shape)}: {got}"])
+            hs.append(arr[:, :, c[0], c[1]])
+        h = np.stack(hs)
+        out, cin = h.shape[1:]
+        err = float(np.abs(np.einsum("kij,kil->kjl", h, h) - np.eye(cin)).max())
+        if err > self.atol:
+            return Judgement(False, [f"shape {tuple(self.haar_shape)}: HᵀH ≠ I for some seeds "
+                                     f"(max |HᵀH − I| = {err:.2g})."])  # fmt: skip
+        m2 = (h**2).mean(axis=0)
+        dev = np.abs(m2 - 1 / out)
+        n = self.haar_draws
+        if dev.max() > self.m2_tol:
+            i, j = np.unravel_index(int(dev.argmax()), dev.shape)
+            diag = float(np.mean([m2[d, d] for d in range(cin)]))
+            lines = [f"H is not uniformly distributed: over {n} seeds the mean of H[{i}, {j}]² is "
+                     f"{m2[i, j]:.3f}, expected 1/out = {1 / out:.4f} for every entry "
+                     f"(tolerance {self.m2_tol})"]  # fmt: skip
+            if diag > 1 / out + self.m2_tol:
+                lines.append(f"→ the diagonal entries are too large (mean H[j, j]² = {diag:.3f}): "
+                             "your matrix is close to the identity (a perturbed identity, a "
+                             "reflection I − 2vvᵀ); orthogonalize a Gaussian matrix instead.")  # fmt: skip
+            else:
+                lines.append("→ take Q of the QR decomposition of a matrix of independent "
+                             "standard normal entries (rng.standard_normal((out, in))).")  # fmt: skip
+            return Judgement(False, lines)
+        diag_pos = h[:, np.arange(cin), np.arange(cin)] > 0
+        p00, pdiag = float(diag_pos[:, 0].mean()), float(diag_pos.mean())
+        if abs(pdiag - 0.5) > self.sign_tol:
+            return Judgement(False, [
+                f"H is not uniformly distributed: P(H[0, 0] > 0) = {p00:.3f} over {n} seeds and "
+                f"P(H[j, j] > 0) = {pdiag:.3f} over the diagonal, expected 0.5 (tolerance "
+                f"{self.sign_tol})",
+                "→ multiply each column of Q by the sign of the matching diagonal entry of R "
+                "(q * np.sign(np.diag(r))): without it the signs follow LAPACK's convention."])  # fmt: skip
+        # out < in must be refused
+        bad = outcomes[f"{name}:invalid"]
+        shown = tuple(self.invalid)
+        if bad.get("status") == "ok":
+            return Judgement(False, [
+                f"shape {shown} (out < in): you returned a {bad.get('type', 'value')}; no "
+                f"{shown[0]} × {shown[1]} matrix has orthonormal columns: raise ValueError "
+                "saying that out must be at least in."])  # fmt: skip
+        if bad.get("type") != "ValueError":
+            return Judgement(False, [
+                f"shape {shown} (out < in): your function raised {bad.get('type')}: "
+                f"{bad.get('message', '')}; raise ValueError (out must be at least in)."])  # fmt: skip
+        if "broadcast" in bad.get("message", ""):
+            return Judgement(False, [
+                f"shape {shown} (out < in): the ValueError came from numpy ("
+                f"{bad.get('message', '')[:80]}), not from a check of yours: test out < in "
+                "first and raise ValueError naming the shape."])  # fmt: skip
+        shown_shapes = ", ".join(str(tuple(s)) for s in self.shapes)
+        return Judgement(True, [
+            f"orthonormal columns at the centre tap, zeros elsewhere, seeded, on {shown_shapes}; "
+            f"uniform over {n} seeds (max |mean H² − 1/out| = {dev.max():.4f}, "
+            f"P(H[j, j] > 0) = {pdiag:.3f}); ValueError for {shown}"])  # fmt: skip

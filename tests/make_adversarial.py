@@ -18,6 +18,11 @@ grades the class and compares.
 The exercises are those of the fixture course (``tests/fixtures/course``):
 ``ex-kernels-loop-conv`` (``conv2d_loops``), ``ex-variance-conv-fans``
 (``conv_fans``) and ``ex-he-code`` (``my_he_normal``, ``my_leaky_he_normal``).
+
+:func:`make_part2_class` does the same for the Part II exercises of the real chapters
+(``ex-orthogonal-code``, ``ex-norm-residual-code``, ``ex-data-lsuv-code``) from the
+student edition of the book: a strong student, two students with typical mistakes
+and one with the library's implementation under the exercise's name.
 """
 
 from __future__ import annotations
@@ -301,6 +306,97 @@ def make_class(edition: Path, out: Path, canary: Path, reference: Path) -> dict[
 
     student("snoop", {K: ("CHEATED", "__file__"), F: ("ERROR", "FileNotFoundError"),
                       H: ("NOT ATTEMPTED", "")}, snoop)  # fmt: skip
+    return expected
+
+
+# ------------------------------------------------------------------ Part II (real chapters)
+ORTH, RES, LSUV = "ex-orthogonal-code", "ex-norm-residual-code", "ex-data-lsuv-code"
+
+# polar factor instead of QR: uniform (Haar) too, and written differently from the solution
+DELTA_OK = """import numpy as np
+
+
+def my_delta_orthogonal(shape, rng):
+    out_ch, in_ch, kh, kw = shape
+    if out_ch < in_ch:
+        raise ValueError(f"shape {shape}: need out >= in for orthonormal columns")
+    u, _, vt = np.linalg.svd(rng.standard_normal((out_ch, in_ch)), full_matrices=False)
+    kernel = np.zeros((out_ch, in_ch, kh, kw))
+    kernel[:, :, kh // 2, kw // 2] = u @ vt
+    return kernel
+"""
+DELTA_QR = DELTA_OK.replace(
+    "u, _, vt = np.linalg.svd(rng.standard_normal((out_ch, in_ch)), full_matrices=False)",
+    "q, r = np.linalg.qr(rng.standard_normal((out_ch, in_ch)))",
+).replace("= u @ vt", "= q * np.sign(np.diag(r))")
+STREAM_OK = """def my_stream_second_moment(depth, gate, q0=1.0, normalized=False):
+    q = q0
+    for _ in range(depth):
+        q += gate**2 * (1.0 if normalized else q)
+    return float(q)
+"""
+LSUV_OK = """import numpy as np
+
+
+def lsuv_factor(W, x, target_var=1.0):
+    y = x @ W.T
+    return float(np.sqrt(target_var) / y.std())
+"""
+
+
+def make_part2_class(edition: Path, out: Path) -> dict[str, dict]:
+    """Students for the Part II exercises of the real book; expected verdicts and phrases.
+
+    Exercises of other chapters are left as stubs (NOT ATTEMPTED, checked by the caller).
+    """
+    chapters = Path(edition) / "chapters"
+    expected: dict[str, dict] = {}
+
+    def student(name, verdicts, codes):
+        nbs = _load(chapters)
+        for exercise, code in codes.items():
+            fill(nbs, exercise, code)
+        _write(nbs, Path(out) / name)
+        expected[name] = verdicts
+
+    student("p2_strong", {ORTH: ("CORRECT", "uniform over 2000 seeds"), RES: ("CORRECT", "hidden"),
+                          LSUV: ("CORRECT", "hidden")},
+            {ORTH: DELTA_OK, RES: STREAM_OK, LSUV: LSUV_OK})  # fmt: skip
+    student("p2_weak1", {ORTH: ("WRONG", "sign of the matching diagonal entry of R"),
+                         RES: ("WRONG", "you used g instead of g²"),
+                         LSUV: ("WRONG", "not the variance")},
+            {ORTH: DELTA_QR.replace(" * np.sign(np.diag(r))", ""),
+             RES: STREAM_OK.replace("gate**2", "gate"),
+             LSUV: LSUV_OK.replace("y.std()", "np.sqrt(np.mean(y**2))")})  # fmt: skip
+    student("p2_weak2", {ORTH: ("WRONG", "[0, 0] is the corner"),
+                         RES: ("WRONG", "the growth is linear, not a product"),
+                         LSUV: ("WRONG", "you forgot the square root")},
+            {ORTH: DELTA_OK.replace("kh // 2, kw // 2", "0, 0"),
+             RES: STREAM_OK.replace("(1.0 if normalized else q)", "q"),
+             LSUV: LSUV_OK.replace("np.sqrt(target_var) / y.std()", "target_var / y.var()")})  # fmt: skip
+    student("p2_weak3", {ORTH: ("WRONG", "the kernel is not square"),
+                         RES: ("WRONG", "you ignored q0"),
+                         LSUV: ("WRONG", "your factor is inverted")},
+            {ORTH: DELTA_OK.replace("kh // 2, kw // 2", "kh // 2, kh // 2"),
+             RES: STREAM_OK.replace("q = q0", "q = 1.0"),
+             LSUV: LSUV_OK.replace("np.sqrt(target_var) / y.std()", "y.std() / np.sqrt(target_var)")})  # fmt: skip
+    student("p2_weak4", {ORTH: ("WRONG", "not from a check of yours"),
+                         RES: ("NOT ATTEMPTED", "untouched stub"),
+                         LSUV: ("NOT ATTEMPTED", "untouched stub")},
+            {ORTH: DELTA_QR.replace("raise ValueError", "print")})  # fmt: skip
+    student("p2_weak5", {ORTH: ("WRONG", "identity (a Dirac kernel)"),
+                         RES: ("NOT ATTEMPTED", ""), LSUV: ("NOT ATTEMPTED", "")},
+            {ORTH: DELTA_OK.replace("u @ vt", "np.eye(out_ch, in_ch)")})  # fmt: skip
+    student("p2_raises", {ORTH: ("ERROR", "raised ValueError"), RES: ("NOT ATTEMPTED", ""),
+                          LSUV: ("NOT ATTEMPTED", "")},
+            {ORTH: DELTA_OK.replace("if out_ch < in_ch", "if out_ch >= in_ch")})  # fmt: skip
+    student("p2_library", {ORTH: ("CHEATED", "weightinit.structured.delta_orthogonal"),
+                           RES: ("CHEATED", "weightinit.residual.stream_second_moment"),
+                           LSUV: ("CHEATED", "weightinit.lsuv")},
+            {ORTH: "from weightinit.structured import delta_orthogonal as my_delta_orthogonal\n",
+             RES: "from weightinit.residual import stream_second_moment as my_stream_second_moment\n",
+             LSUV: "import numpy as np\nfrom weightinit import lsuv\n\n\ndef lsuv_factor(W, x, "
+                "target_var=1.0):\n    return lsuv.lsuv(W, x)\n"})  # fmt: skip
     return expected
 
 

@@ -160,6 +160,16 @@ def test_outputs_are_written_incrementally(tmp_path):
         ("exec(open('solution.py').read())", "ex-he-code", "exec"),
         ("import importlib\nm = importlib.import_module('weightinit')", "ex-he-code", "importlib"),
         ("from weightinit.checks import _init", "ex-he-code", "weightinit.checks._init"),
+        ("from weightinit.structured import delta_orthogonal as my_delta_orthogonal",
+         "ex-orthogonal-code", "weightinit.structured.delta_orthogonal"),
+        ("import weightinit as wi\ndef my_delta_orthogonal(s, r):\n    return wi.get('orthogonal')((s[0], s[1]), r)",
+         "ex-orthogonal-code", "weightinit.get"),
+        ("from weightinit import initializers as I\nh = I.orthogonal((8, 4), 0)", "ex-orthogonal-code",
+         "weightinit.initializers.orthogonal"),
+        ("import weightinit.lsuv as l", "ex-orthogonal-code", "weightinit.lsuv"),
+        ("from weightinit.residual import stream_second_moment", "ex-norm-residual-code",
+         "weightinit.residual.stream_second_moment"),
+        ("from weightinit.lsuv import lsuv", "ex-data-lsuv-code", "weightinit.lsuv.lsuv"),
     ],
 )  # fmt: skip
 def test_forbidden_uses_are_found(code, exercise, hit):
@@ -178,6 +188,8 @@ def test_forbidden_uses_are_found(code, exercise, hit):
         ("import math\ndef conv_fans(shape):\n    return shape[1], shape[0]", "ex-variance-conv-fans"),
         ("from weightinit.layers import LeakyReLU\ndef leaky_second_moment(a):\n    return 0.5",
          "ex-variance-leaky-mc"),
+        ("import numpy as np\nfrom weightinit import fans\ndef my_delta_orthogonal(s, r):\n"
+         "    return np.linalg.qr(r.standard_normal(s[:2]))[0]", "ex-orthogonal-code"),
     ],
 )  # fmt: skip
 def test_allowed_library_uses_are_not_cheating(code, exercise):
@@ -277,12 +289,34 @@ def _judge_inprocess(exercise: str, code: str) -> tuple[bool, str]:
             args = harness._decode(call["args"], inputs, np)
             kwargs = harness._decode(call.get("kwargs", {}), inputs, np)
             kwargs |= harness._decode(call.get("optional", {}), inputs, np)
-            outcomes[call["key"]] = harness._store(fn(*args, **kwargs), arrays, call["key"])
+            try:
+                outcomes[call["key"]] = harness._store(fn(*args, **kwargs), arrays, call["key"])
+            except Exception as exc:
+                if not call.get("expect_error"):  # the grader: ERROR; the judge: the raise
+                    raise
+                outcomes[call["key"]] = {"status": "error", "type": type(exc).__name__,
+                                         "message": str(exc)}  # fmt: skip
         j = test.judge(outcomes, arrays)
         ok &= j.correct
         text += j.lines
     return ok, "\n".join(text)
 
+
+DELTA_QR = make_adversarial.DELTA_QR
+# no check of out < in, and no error either: the polar factor of an 8 × 16 matrix fits
+DELTA_SVD_NO_CHECK = make_adversarial.DELTA_OK.replace("raise ValueError", "print")
+# PyTorch's orthogonal_: the whole kernel, flattened to (out, in·kh·kw), is orthogonal
+DELTA_FLAT = """import numpy as np
+
+
+def my_delta_orthogonal(shape, rng):
+    if shape[0] < shape[1]:
+        raise ValueError("out < in")
+    a = rng.standard_normal((shape[0], int(np.prod(shape[1:]))))
+    q, r = np.linalg.qr(a.T if a.shape[0] < a.shape[1] else a)
+    q = q * np.sign(np.diag(r))
+    return (q.T if a.shape[0] < a.shape[1] else q).reshape(shape)
+"""
 
 INIT = "import numpy as np\n\ndef {name}(shape, rng):\n    k = int(np.prod(shape[2:]))\n" \
        "    fan_in, fan_out = shape[1] * k, shape[0] * k\n    {body}\n"  # fmt: skip
@@ -337,6 +371,52 @@ HIDDEN = [
     ("ex-variance-conv-fans", make_adversarial.FANS_OK, None),
     ("ex-variance-conv-fans", "def conv_fans(shape):\n    return shape[1] * shape[2] * shape[3], shape[0] * shape[2] * shape[3]",
      "IndexError"),
+    # Part II
+    ("ex-orthogonal-code", make_adversarial.DELTA_OK, None),
+    ("ex-orthogonal-code", make_adversarial.DELTA_QR, None),
+    *[("ex-orthogonal-code", DELTA_QR.replace(a, b), diagnosis) for a, b, diagnosis in [
+        (" * np.sign(np.diag(r))", "", "sign of the matching diagonal entry of R"),
+        ("kh // 2, kw // 2", "0, 0", "[0, 0] is the corner"),
+        ("kh // 2, kw // 2", "kh // 2, kh // 2", "the kernel is not square"),
+        ("kernel[:, :, kh // 2, kw // 2] = q * np.sign(np.diag(r))",
+         "kernel[...] = (q * np.sign(np.diag(r)))[:, :, None, None]", "at every one of the"),
+        ("q * np.sign(np.diag(r))", "np.eye(out_ch, in_ch)", "identity (a Dirac kernel)"),
+        ("rng.standard_normal", "np.random.standard_normal", "np.random.*"),
+        ("rng.standard_normal", "np.random.default_rng(5).standard_normal", "your own generator"),
+        ("raise ValueError", "print", "not from a check of yours"),
+        ("raise ValueError", "raise TypeError", "raise ValueError"),
+        ("q * np.sign(np.diag(r))", "np.sqrt(2) * q * np.sign(np.diag(r))", "length 1.414"),
+        ("rng.standard_normal((out_ch, in_ch))",
+         "np.eye(out_ch, in_ch) + 0.3 * rng.standard_normal((out_ch, in_ch))", "close to the identity"),
+        ("q, r = np.linalg.qr(rng.standard_normal((out_ch, in_ch)))",  # a Householder reflection
+         "v = rng.standard_normal(out_ch)\n    v /= np.linalg.norm(v)\n"
+         "    q = (np.eye(out_ch) - 2 * np.outer(v, v))[:, :in_ch]\n    r = np.eye(in_ch)",
+         "reflection I − 2vvᵀ"),
+        ("q, r = np.linalg.qr(rng.standard_normal((out_ch, in_ch)))",
+         "q = rng.standard_normal((out_ch, in_ch))\n    r = np.eye(in_ch)\n"
+         "    q = q / np.linalg.norm(q, axis=0)", "not orthogonal to each other"),
+        ("kernel = np.zeros((out_ch, in_ch, kh, kw))", "kernel = np.zeros(shape, np.float32)",
+         "float32"),
+        ("= q * np.sign(np.diag(r))", "= np.linalg.qr(rng.standard_normal((out_ch, in_ch)), "
+         "mode='complete')[1]", "triangular factor"),
+        ("    return kernel\n", "", "`return`"),
+    ]],
+    ("ex-orthogonal-code", DELTA_SVD_NO_CHECK, "raise ValueError saying"),
+    ("ex-orthogonal-code", DELTA_FLAT, "PyTorch's orthogonal_"),
+    ("ex-norm-residual-code", make_adversarial.STREAM_OK, None),
+    ("ex-norm-residual-code", make_adversarial.STREAM_OK.replace("gate**2", "gate"), "g instead of g²"),
+    ("ex-norm-residual-code", make_adversarial.STREAM_OK.replace("(1.0 if normalized else q)", "1.0"),
+     "proportional to the stream"),
+    ("ex-norm-residual-code", "def my_stream_second_moment(depth, gate, q0=1.0, normalized=False):\n"
+     "    if normalized:\n        return 1.0 + depth * gate**2\n    return (1.0 + gate**2) ** depth",
+     "you ignored q0"),
+    ("ex-data-lsuv-code", make_adversarial.LSUV_OK, None),
+    ("ex-data-lsuv-code", make_adversarial.LSUV_OK.replace("y.std()", "np.sqrt(np.mean(y**2))"),
+     "not the variance"),
+    ("ex-data-lsuv-code", make_adversarial.LSUV_OK.replace("np.sqrt(target_var) / y.std()",
+                                                           "target_var / y.var()"), "square root"),
+    ("ex-data-lsuv-code", make_adversarial.LSUV_OK.replace("np.sqrt(target_var) / y.std()",
+                                                           "y.std() / np.sqrt(target_var)"), "inverted"),
 ]  # fmt: skip
 
 
@@ -365,6 +445,43 @@ def test_every_hidden_test_module_is_valid():
 
 
 # --------------------------------------------------------------------------- the real book
+#: The Part II programming exercises (chapters 9-11) and their points in the stub cells.
+PART2 = {"ex-orthogonal-code": 3, "ex-norm-residual-code": 3, "ex-data-lsuv-code": 2}
+
+
+def test_part2_exercises_are_in_the_chapters_with_hidden_tests():
+    reference = grader.load_reference(ROOT / "chapters")
+    hidden = registry.load()
+    for ex_id, points in PART2.items():
+        assert ex_id in reference and ex_id in hidden, ex_id
+        assert reference[ex_id].points == points, (ex_id, reference[ex_id].points)
+        assert reference[ex_id].solutions and reference[ex_id].checks, ex_id
+    assert reference["ex-orthogonal-code"].notebook == "09_orthogonality.ipynb"
+    assert reference["ex-norm-residual-code"].notebook == "10_normalization_residual.ipynb"
+    assert reference["ex-data-lsuv-code"].notebook == "11_data_width_lr.ipynb"
+
+
+def test_a_call_expected_to_raise_is_judged_and_other_errors_stay_errors():
+    """``expect_error`` calls (the invalid shape of ex-orthogonal-code) reach the judge; an
+    exception anywhere else is still the function's ERROR."""
+    ex = registry.load()["ex-orthogonal-code"]
+    test = ex.tests[0]
+    calls = test.calls()
+    assert [c["key"] for c in calls if c.get("expect_error")] == ["my_delta_orthogonal:invalid"]
+    run_ok = sandbox.run(make_adversarial.DELTA_OK, calls, {}, sandbox.Limits(wall=60, call=20),
+                         "bwrap")  # fmt: skip
+    assert run_ok.status == "ok", run_ok.detail
+    assert run_ok.result["calls"]["my_delta_orthogonal:invalid"]["type"] == "ValueError"
+    limits = sandbox.Limits(wall=60, call=20)
+    verdict, fraction, lines = grader._interpret(ex, run_ok, limits, 60)
+    assert (verdict, fraction) == ("CORRECT", 1.0), lines
+    # the same error on a valid shape is an ERROR, not a judgement
+    key = "my_delta_orthogonal:0:0"
+    run_ok.result["calls"][key] = dict(run_ok.result["calls"]["my_delta_orthogonal:invalid"])
+    verdict, fraction, lines = grader._interpret(ex, run_ok, limits, 60)
+    assert verdict == "ERROR" and "raised ValueError" in lines[0], lines
+
+
 def test_real_chapters_instructor_correct_stub_not_attempted(tmp_path):
     """After the chapters follow the exercise pattern: every exercise of the book has hidden
     tests, the instructor's notebooks get CORRECT everywhere and the student edition NOT
@@ -378,6 +495,9 @@ def test_real_chapters_instructor_correct_stub_not_attempted(tmp_path):
     subs = tmp_path / "subs"
     shutil.copytree(ROOT / "chapters", subs / "instructor", ignore=shutil.ignore_patterns("*.md"))
     shutil.copytree(edition / "chapters", subs / "stub", ignore=shutil.ignore_patterns("*.md"))
+    # Part II: a strong student, typical mistakes, the library under the exercise's name
+    part2 = make_adversarial.make_part2_class(edition, subs)
+    assert set(PART2) <= set(reference), f"Part II exercises missing from the chapters: {PART2}"
     opts = grader.Options(exercise_timeout=60, call_timeout=30, sandbox="bwrap")
     book = grader.grade_class(subs, ROOT / "chapters", tmp_path / "out", jobs=2, options=opts,
                               log=lambda *a, **k: None)  # fmt: skip
@@ -387,6 +507,19 @@ def test_real_chapters_instructor_correct_stub_not_attempted(tmp_path):
     assert not bad, "\n".join(bad)
     assert {r.verdict for r in by["stub"].results} == {"NOT ATTEMPTED"}
     assert by["instructor"].total == book.max_total > 0
+    problems = []
+    for student, verdicts in part2.items():
+        for r in by[student].results:  # the other chapters' exercises are untouched stubs
+            verdict, phrase = verdicts.get(r.exercise, ("NOT ATTEMPTED", "untouched stub"))
+            if r.verdict != verdict or phrase not in r.feedback:
+                problems.append(f"{student}/{r.exercise}: {r.verdict} (expected {verdict} with "
+                                f"{phrase!r}):\n{r.feedback}")  # fmt: skip
+    assert not problems, "\n\n".join(problems)
+    points = {r.exercise: r.max_points for r in by["p2_strong"].results}
+    assert by["p2_strong"].total == sum(points[e] for e in PART2)
+    for student in part2:
+        if student != "p2_strong":
+            assert all(r.points == 0 for r in by[student].results), student
 
 
 def test_submission_budget_stops_the_rest_as_timeouts():

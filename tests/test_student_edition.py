@@ -322,3 +322,57 @@ def test_real_book_edition_has_no_solution_and_no_instructor_link(tmp_path):
                 assert "remove-cell" not in cell.metadata.get("tags", [])
         assert not secret & lines, f"{nb_path.name}: {sorted(secret & lines)[:5]}"
     assert n_secret > 0
+
+
+#: Part II chapters and their programming exercise (id, function).
+PART2 = {
+    "09_orthogonality.ipynb": ("ex-orthogonal-code", "my_delta_orthogonal"),
+    "10_normalization_residual.ipynb": ("ex-norm-residual-code", "my_stream_second_moment"),
+    "11_data_width_lr.ipynb": ("ex-data-lsuv-code", "lsuv_factor"),
+}
+
+
+def _strings(node) -> str:
+    """Every string of a notebook: sources, outputs, cell and notebook metadata, attachments."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict):
+        return "\n".join(_strings(k) + "\n" + _strings(v) for k, v in node.items())
+    if isinstance(node, list):
+        return "\n".join(_strings(v) for v in node)
+    return ""
+
+
+def test_real_book_edition_covers_part2(tmp_path):
+    """Chapters 9-11 are in the student edition with their stubs, and no solution (no line of
+    a solution cell, its explanation or a written solution) in any field of the notebook."""
+    out = tmp_path / "student"
+    mse.make_student_edition(out, ROOT, repo_url=STUDENT_URL)
+    toc = (out / "_toc.yml").read_text(encoding="utf-8")
+    for name, (ex_id, fn) in PART2.items():
+        assert f"chapters/{Path(name).stem}" in toc, name
+        instructor = nbformat.read(ROOT / "chapters" / name, as_version=4)
+        student = nbformat.read(out / "chapters" / name, as_version=4)
+
+        def cells(nb, role, ex_id=ex_id):
+            return [
+                c for c in nb.cells if _meta(c).get("exercise") == ex_id and mse.role(c) == role
+            ]
+
+        (stub_i,), (stub_s,) = cells(instructor, "stub"), cells(student, "stub")
+        assert stub_s.source == stub_i.source and _meta(stub_s) == _meta(stub_i), name
+        assert f"def {fn}(" in stub_s.source and "NotImplementedError" in stub_s.source
+        assert _meta(stub_s)["points"] > 0
+        assert "remove-cell" not in stub_s.metadata["tags"]
+        (check,) = cells(student, "check")
+        assert check.outputs == [] and check.execution_count is None
+        assert cells(instructor, "solution") and not cells(student, "solution")
+        assert not any(mse.role(c) == "solution" or "attachments" in c for c in student.cells)
+        everything = _strings(dict(student))
+        assert "{solution" not in everything and "BEGIN SOLUTION" not in everything
+        secret, _ = _secret_and_public(instructor)
+        assert len(secret) > 5, name  # the chapter has solutions: the test is not vacuous
+        assert all(s in _strings(dict(instructor)) for s in secret)  # negative control
+        leaked = sorted(s for s in secret if len(s) > 12 and s in everything)
+        assert not leaked, f"{name}: {leaked[:5]}"
+        assert not secret & _lines(everything), f"{name}: {sorted(secret & _lines(everything))[:5]}"

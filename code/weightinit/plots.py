@@ -16,6 +16,10 @@ from matplotlib.ticker import MaxNLocator
 from ._validate import positive_int, real_array
 
 __all__ = [
+    "COLUMN_WIDTH_IN",
+    "DPI",
+    "MIN_FONT_PT",
+    "PALETTE",
     "STYLE",
     "figure_alt_text",
     "filter_grid",
@@ -23,22 +27,66 @@ __all__ = [
     "learning_curves",
     "register_notebook_alt_text",
     "std_by_depth",
+    "use_style",
 ]
 
-#: rcParams applied by every helper
+# ============================================================================ style
+# The course's figure style (website-owned block: rcParams, colours, sizes). Everything
+# about how a figure looks on the site lives between these two rules; the setup cell of
+# every notebook applies it with use_style(). Sizes are chosen for the site's column:
+# at DPI pixels per inch a figure COLUMN_WIDTH_IN wide is shown at 1:1 on a 1366 px
+# laptop, so text of MIN_FONT_PT points is MIN_FONT_PT / 72 * DPI >= 12 px there; the
+# notebooks' inline backend draws retina PNGs (2 x DPI) so it stays sharp on HiDPI.
+
+#: CSS pixels per inch of a figure on the site (1 figure inch = DPI px at 1:1)
+DPI = 100
+#: widest figure (inches) that the site's column shows unscaled at 1366 px
+COLUMN_WIDTH_IN = 7.0
+#: smallest font size (points) any helper or the style uses
+MIN_FONT_PT = 9
+#: colour-blind-safe qualitative palette (Okabe & Ito), the default colour cycle
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+           "#000000", "#F0E442"]  # fmt: skip
+
+#: rcParams applied by every helper and, through use_style(), by every notebook
 STYLE = {
-    "figure.dpi": 90,
-    "savefig.dpi": 90,
+    "figure.dpi": DPI,
+    "savefig.dpi": "figure",
+    "figure.figsize": (6.4, 3.8),
+    # an opaque white background: readable on the site's dark mode too
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.facecolor": "white",
+    "axes.prop_cycle": plt.cycler(color=PALETTE),
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 8,
-    "legend.frameon": False,
     "font.size": 10,
+    "axes.titlesize": 11,
+    "figure.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": MIN_FONT_PT,
+    "legend.frameon": False,
+    "lines.linewidth": 1.6,
+    "svg.hashsalt": "weightinit",
 }
+
+
+def use_style() -> None:
+    """Apply :data:`STYLE` to every later figure (the notebooks' setup cell calls it)."""
+    plt.rcParams.update(STYLE)
+
+
+def figure_width(panels: int = 1, per_panel: float = 3.4, extra: float = 0.6) -> float:
+    """Width in inches for ``panels`` side by side, capped at :data:`COLUMN_WIDTH_IN`."""
+    return min(COLUMN_WIDTH_IN, per_panel * panels + extra)
+
+
+# ========================================================================= end style
 
 
 def _mapping(value, name: str) -> dict:
@@ -152,7 +200,7 @@ def layer_histograms(groups: Mapping[str, Sequence[np.ndarray]], *, title: str,
         hi = max(float(np.max(a)) for arrays in groups.values() for a in arrays)
         value_range = (lo, hi) if hi > lo else (lo - 1, hi + 1)
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(groups), figsize=(3.4 * len(groups) + 0.6, 3.2),
+        fig, axes = plt.subplots(1, len(groups), figsize=(figure_width(len(groups)), 3.2),
                                  sharey=sharey, squeeze=False)  # fmt: skip
         for ax, (label, arrays) in zip(axes[0], groups.items(), strict=True):
             idx = list(range(len(arrays))) if layers is None else list(layers)
@@ -246,7 +294,7 @@ def filter_grid(weights, *, title: str, channel: int = 0, ncols: int = 8,
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     with plt.rc_context({**STYLE, "axes.grid": False}):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols + 1.0, 1.4 * nrows + 0.6),
+        fig, axes = plt.subplots(nrows, ncols, figsize=(min(COLUMN_WIDTH_IN, 1.3 * ncols + 1.0), 1.4 * nrows + 0.6),
                                  squeeze=False)  # fmt: skip
         im = None
         for f, ax in enumerate(axes.flat):
@@ -254,7 +302,7 @@ def filter_grid(weights, *, title: str, channel: int = 0, ncols: int = 8,
             ax.set_yticks([])
             if f < n:
                 im = ax.imshow(k[f], cmap="RdBu_r", vmin=vmin, vmax=vmax)
-                ax.set_xlabel(f"filter {f}", fontsize=8)
+                ax.set_xlabel(f"filter {f}", fontsize=MIN_FONT_PT)
             else:
                 ax.axis("off")
         fig.suptitle(title)

@@ -1,0 +1,199 @@
+"""Repeat a training run over seeds and summarize it the way the course reports results.
+
+Every comparison in the course is run over several seeds and reported as the mean, the
+standard deviation with ``ddof=1`` (the unbiased sample variance), the standard error of
+the mean ``sd / sqrt(n)`` and a 95 % t-interval, next to the binomial standard error of
+an accuracy measured on a finite test set, ``sqrt(p (1 - p) / n_test)``.
+
+>>> from weightinit.experiments import summarize
+>>> s = summarize([0.96, 0.98, 0.97])
+>>> round(s.mean, 3), round(s.sd, 3), s.n
+(0.97, 0.01, 3)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as _stats
+
+from .data import Dataset
+from .training import History, train
+
+__all__ = ["SeedRuns", "Summary", "binomial_se", "summarize", "train_seeds"]
+
+
+def binomial_se(p: float, n_test: int) -> float:
+    """Standard error of an accuracy ``p`` measured on ``n_test`` independent test examples.
+
+    .. math:: \\mathrm{SE} = \\sqrt{p (1 - p) / n_\\text{test}}
+
+    This is the sampling error of the test set alone: how much the accuracy of one
+    fixed network would change on another test set of the same size.
+
+    Parameters
+    ----------
+    p : float
+        Accuracy in [0, 1].
+    n_test : int
+        Number of test examples, positive.
+    """
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"p must be a real number in [0, 1], got {type(p).__name__} {p!r}")
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"p must be a number in [0, 1], got {p!r}")
+    if isinstance(n_test, bool) or not isinstance(n_test, numbers.Integral):
+        raise TypeError(
+            f"n_test must be a positive integer, got {type(n_test).__name__} {n_test!r}"
+        )
+    if n_test <= 0:
+        raise ValueError(f"n_test must be a positive integer, got {n_test!r}")
+    p = float(p)
+    return math.sqrt(p * (1.0 - p) / int(n_test))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, sd (ddof=1), standard error and 95 % t-interval of per-seed values.
+
+    ``test_se`` is the binomial standard error of the mean accuracy on a test set of
+    ``n_test`` examples (``nan`` when ``n_test`` was not given).
+    """
+
+    mean: float
+    sd: float
+    se: float
+    ci95: tuple[float, float]
+    n: int
+    minimum: float
+    maximum: float
+    n_test: int | None = None
+    test_se: float = float("nan")
+
+    def __str__(self) -> str:
+        text = f"{self.mean:.3f} ± {self.sd:.3f} (sd, n = {self.n}; SE {self.se:.3f})"
+        if self.n_test is not None:
+            text += f"; test-set SE {self.test_se:.3f}"
+        return text
+
+
+def summarize(values: Iterable[float], *, n_test: int | None = None) -> Summary:
+    """Summarize per-seed results: mean, sd with ``ddof=1``, SE = sd/√n, 95 % t-interval.
+
+    The interval is ``mean ± t_{0.975, n-1} · SE`` (Student's t, because the sd is
+    estimated from the same ``n`` values).
+
+    Parameters
+    ----------
+    values : iterable of float
+        One finite value per seed; at least two (an sd needs two).
+    n_test : int, optional
+        Size of the test set, when the values are test accuracies: adds the binomial
+        standard error :func:`binomial_se` of the mean accuracy.
+    """
+    a = np.asarray(list(values), dtype=float)
+    if a.ndim != 1 or a.size < 2:
+        raise ValueError(f"values must be at least two numbers (one per seed), got {a.size}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("values must be finite (a diverged run has no accuracy)")
+    n = int(a.size)
+    mean = float(a.mean())
+    sd = float(a.std(ddof=1))
+    se = sd / math.sqrt(n)
+    half = float(_stats.t.ppf(0.975, n - 1)) * se
+    test_se = float("nan")
+    if n_test is not None:
+        test_se = binomial_se(min(max(mean, 0.0), 1.0), n_test)
+    return Summary(
+        mean=mean,
+        sd=sd,
+        se=se,
+        ci95=(mean - half, mean + half),
+        n=n,
+        minimum=float(a.min()),
+        maximum=float(a.max()),
+        n_test=None if n_test is None else int(n_test),
+        test_se=test_se,
+    )
+
+
+@dataclass
+class SeedRuns:
+    """The histories of one configuration trained once per seed."""
+
+    seeds: list[int]
+    histories: list[History]
+    n_test: int
+    nets: list = field(default_factory=list, repr=False)
+
+    def final(self, metric: str = "test_acc") -> np.ndarray:
+        """The last value of ``metric`` of every run (one per seed)."""
+        return np.array([getattr(h, metric)[-1] for h in self.histories], dtype=float)
+
+    def curves(self, metric: str = "test_acc") -> np.ndarray:
+        """``metric`` per epoch, shape ``(n_seeds, epochs + 1)``."""
+        return np.array([getattr(h, metric) for h in self.histories], dtype=float)
+
+    def band(self, metric: str = "test_acc") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean curve and the band mean ± 1 sd (ddof=1) over seeds: ``(mean, lo, hi)``."""
+        c = self.curves(metric)
+        mean, sd = c.mean(axis=0), c.std(axis=0, ddof=1)
+        return mean, mean - sd, mean + sd
+
+    def summary(self, metric: str = "test_acc") -> Summary:
+        """:func:`summarize` of the final ``metric``; test-set SE for ``test_acc``."""
+        n_test = self.n_test if metric == "test_acc" else None
+        return summarize(self.final(metric), n_test=n_test)
+
+
+def train_seeds(
+    build: Callable[[int], object],
+    data: Dataset,
+    seeds: Sequence[int] = tuple(range(10)),
+    *,
+    keep_nets: bool = False,
+    **train_kwargs,
+) -> SeedRuns:
+    """Train ``build(seed)`` with :func:`~weightinit.training.train` once per seed.
+
+    The seed sets both the network (``build`` receives it) and the order of the
+    minibatches (``train(..., rng=seed)``), so run ``k`` of two configurations sees the
+    same minibatches.
+
+    Parameters
+    ----------
+    build : callable seed -> Sequential
+        Returns a fresh network for a seed.
+    data : Dataset
+    seeds : sequence of int
+        At least two distinct seeds (the course uses ten).
+    keep_nets : bool
+        Keep the trained networks in ``SeedRuns.nets``.
+    **train_kwargs
+        Passed to ``train`` (``epochs``, ``lr``, ``optimizer``, ``profile``...), except
+        ``rng``, which is the seed.
+    """
+    if not callable(build):
+        raise TypeError(f"build must be a callable seed -> network, got {type(build).__name__}")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a weightinit Dataset, got {type(data).__name__}")
+    if "rng" in train_kwargs:
+        raise TypeError("train_seeds sets rng to each seed; pass seeds=... instead of rng")
+    seeds = list(seeds)
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+            raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be at least two distinct integers, got {seeds!r}")
+    histories, nets = [], []
+    for s in seeds:
+        net = build(int(s))
+        histories.append(train(net, data, rng=int(s), **train_kwargs))
+        if keep_nets:
+            nets.append(net)
+    return SeedRuns(seeds=[int(s) for s in seeds], histories=histories,
+                    n_test=len(data.y_test), nets=nets)  # fmt: skip

@@ -1,0 +1,113 @@
+"""Tests of weightinit.experiments: per-seed training and the course's summary statistics."""
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+from scipy import stats
+from weightinit.data import make_spirals
+from weightinit.experiments import binomial_se, summarize, train_seeds
+from weightinit.layers import mlp
+
+
+def test_binomial_se_formula_and_edges():
+    assert binomial_se(0.9, 450) == pytest.approx(math.sqrt(0.9 * 0.1 / 450))
+    assert binomial_se(0.0, 10) == 0.0
+    assert binomial_se(1.0, 10) == 0.0
+    # largest at p = 1/2
+    assert binomial_se(0.5, 100) > binomial_se(0.6, 100) > binomial_se(0.9, 100)
+
+
+@pytest.mark.parametrize(
+    ("p", "exc"),
+    [(-0.1, ValueError), (1.5, ValueError), ("0.5", TypeError), (True, TypeError),
+     (float("nan"), ValueError)],
+)  # fmt: skip
+def test_binomial_se_rejects_bad_p(p, exc):
+    with pytest.raises(exc, match="p must be"):
+        binomial_se(p, 10)
+
+
+@pytest.mark.parametrize(
+    ("n", "exc"), [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_binomial_se_rejects_bad_n(n, exc):
+    with pytest.raises(exc, match="n_test must be"):
+        binomial_se(0.5, n)
+
+
+def test_summarize_uses_ddof_1_and_a_t_interval():
+    rng = np.random.default_rng(3)
+    values = rng.normal(0.9, 0.02, size=10)
+    s = summarize(values, n_test=450)
+    assert s.n == 10
+    assert s.mean == pytest.approx(statistics.fmean(values))
+    assert s.sd == pytest.approx(statistics.stdev(values))  # sample sd, ddof = 1
+    assert s.sd > np.std(values)  # ddof = 0 would be smaller
+    assert s.se == pytest.approx(statistics.stdev(values) / math.sqrt(10))
+    lo, hi = stats.t.interval(0.95, 9, loc=s.mean, scale=s.se)
+    assert s.ci95 == pytest.approx((lo, hi))
+    assert s.minimum == values.min() and s.maximum == values.max()
+    assert s.test_se == pytest.approx(math.sqrt(s.mean * (1 - s.mean) / 450))
+    assert "± " in str(s) and "test-set SE" in str(s)
+
+
+def test_summarize_without_test_set_has_nan_test_se():
+    s = summarize([1.0, 2.0, 4.0])
+    assert math.isnan(s.test_se) and s.n_test is None
+    assert "test-set" not in str(s)
+
+
+@pytest.mark.parametrize("values", [[], [0.5], [[0.1, 0.2], [0.3, 0.4]], [0.1, float("nan")]])
+def test_summarize_rejects_too_few_or_non_finite(values):
+    with pytest.raises(ValueError, match="values must"):
+        summarize(values)
+
+
+@pytest.fixture(scope="module")
+def spirals():
+    return make_spirals(40, seed=1)
+
+
+def _build(seed):
+    return mlp([2, 16, 3], activation_name="tanh", weight_init="glorot_normal", rng=seed)
+
+
+def test_train_seeds_is_reproducible_and_seeds_differ(spirals):
+    kw = dict(epochs=2, batch_size=16, lr=0.1, profile=False)
+    a = train_seeds(_build, spirals, seeds=[0, 1, 2], **kw)
+    b = train_seeds(_build, spirals, seeds=[0, 1, 2], **kw)
+    assert a.seeds == [0, 1, 2] and len(a.histories) == 3
+    assert a.n_test == len(spirals.y_test)
+    np.testing.assert_array_equal(a.curves("train_loss"), b.curves("train_loss"))
+    assert a.curves("test_acc").shape == (3, 3)  # before training + 2 epochs
+    losses = a.final("train_loss")
+    assert len(set(losses.round(12))) == 3  # different seeds, different runs
+    mean, lo, hi = a.band("train_loss")
+    sd = a.curves("train_loss").std(axis=0, ddof=1)
+    np.testing.assert_allclose(hi - mean, sd)
+    np.testing.assert_allclose(mean - lo, sd)
+    s = a.summary()
+    assert s.n_test == len(spirals.y_test)
+    assert s.mean == pytest.approx(a.final("test_acc").mean())
+    assert math.isnan(a.summary("train_loss").test_se)
+
+
+def test_train_seeds_keeps_nets_only_when_asked(spirals):
+    kw = dict(epochs=1, batch_size=32, profile=False)
+    assert train_seeds(_build, spirals, seeds=[0, 1], **kw).nets == []
+    runs = train_seeds(_build, spirals, seeds=[0, 1], keep_nets=True, **kw)
+    assert len(runs.nets) == 2 and runs.nets[0] is not runs.nets[1]
+
+
+def test_train_seeds_argument_errors(spirals):
+    with pytest.raises(TypeError, match="build"):
+        train_seeds(None, spirals)
+    with pytest.raises(TypeError, match="data"):
+        train_seeds(_build, "spirals")
+    with pytest.raises(TypeError, match="rng"):
+        train_seeds(_build, spirals, seeds=[0, 1], rng=3)
+    for bad in ([0], [1, 1], [0, -1], [0, 1.5]):
+        with pytest.raises(ValueError, match="seeds"):
+            train_seeds(_build, spirals, seeds=bad, epochs=1)
