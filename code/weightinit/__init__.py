@@ -13,8 +13,21 @@ Modules, one idea each:
 * :mod:`weightinit.plots` -- the figures the chapters repeat;
 * :mod:`weightinit.checks` -- self-checks students run on their own code;
 * :mod:`weightinit.display` -- tables shown as HTML on the website, as text elsewhere;
+* :mod:`weightinit.experiments` -- a configuration trained over seeds, and its summary
+  (mean, sd with ddof=1, standard error, t-interval, test-set binomial error);
+* :mod:`weightinit.compare` -- schemes compared over seeds: a lean multi-seed trainer and
+  a per-seed strip plot grouped by family;
+
+Part II:
+
 * :mod:`weightinit.structured` -- identity, Dirac and delta-orthogonal kernels;
-* :mod:`weightinit.analysis` -- Jacobians, numerical gains and the mean-field maps.
+* :mod:`weightinit.analysis` -- Jacobians, numerical gains and the mean-field maps;
+* :mod:`weightinit.normalization` -- BatchNorm and LayerNorm;
+* :mod:`weightinit.pooling` -- average pooling;
+* :mod:`weightinit.residual` -- residual blocks, zero-init/Fixup/ReZero/GPT-2 starts;
+* :mod:`weightinit.lsuv` -- layer-sequential unit-variance initialization (data-dependent);
+* :mod:`weightinit.mup` -- the standard and the maximal-update (muP) parametrization;
+* :mod:`weightinit.calculator` -- predicted vs measured second moments of your own layers.
 """
 
 from . import fans, initializers
