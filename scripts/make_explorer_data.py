@@ -199,15 +199,18 @@ def main(argv=None) -> int:
     mode.add_argument("--check", action="store_true", help="compare a sample, write nothing")
     mode.add_argument("--add", action="store_true",
                       help="keep the stored settings, compute only the missing ones")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help=f"the JSON file to check, extend or write (default {OUT})")  # fmt: skip
     args = parser.parse_args(argv)
+    out = args.out
     if args.check:
-        bad = check()
+        bad = check(out)
         print("explorer data matches the library" if not bad else f"differs: {bad}")
         return 1 if bad else 0
-    result = build(json.loads(OUT.read_text(encoding="utf-8"))["data"] if args.add else None)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB)")
+    result = build(json.loads(out.read_text(encoding="utf-8"))["data"] if args.add else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
     return 0
 
 
