@@ -217,6 +217,8 @@ def test_axe(new_page, base_url, index, size):
 
 # --------------------------------------------------------------------------- explorer
 EXPLORER = [p for p in PAGES if p.docname.endswith("explorer")]
+#: initializers the explorer must offer besides Part I's (scripts/make_explorer_data.py)
+PART2_SCHEMES = ("orthogonal_gain", "lsuv", "lsuv_glorot")
 
 
 @pytest.mark.parametrize("expected", EXPLORER, ids=[p.docname for p in EXPLORER])
@@ -244,11 +246,19 @@ def test_explorer_is_interactive(new_page, base_url, expected):
     pg.select_option(".wi-explorer label:has-text('initializer') select", "normal")
     third = state()
     assert third[1] != second[1], "initializer change: same chart"
+    # the schemes of Part II (issue 14), with their note in the caption
+    init_select = ".wi-explorer label:has-text('initializer') select"
+    offered = pg.locator(init_select + " option").all_text_contents()
+    assert set(PART2_SCHEMES) <= set(offered), f"Part II schemes missing: {offered}"
+    pg.select_option(init_select, "lsuv")
+    lsuv_state = state()
+    assert lsuv_state[1] != third[1], "initializer lsuv: same chart as normal"
+    assert "LSUV" in box.locator("figcaption").text_content(), "no note for lsuv"
     depth = box.locator("input[type=range]").first
     depth.evaluate("r => { r.value = 25; r.dispatchEvent(new Event('input')); }")
     fourth = state()
     assert len(fourth[1].split()) == 25, "depth 25 should draw 25 points"
-    assert fourth[2] != third[2], "the readout did not change with the depth"
+    assert fourth[2] != lsuv_state[2], "the readout did not change with the depth"
     assert_no_console_errors(pg)
 
 

@@ -142,15 +142,16 @@
         var key = [init.value, act.value, width.value, seed.value].join("|");
         var entry = data.data[key];
         var title = init.value + ", " + act.value + ", width " + width.value + ", seed " + seed.value;
+        var note = data.notes && data.notes[init.value] ? " (" + data.notes[init.value] + ")" : "";
         draw(svg, entry.std, d, title);
         svg.setAttribute("data-key", key + "|" + d);
         var last = d - 1;
         var std = entry.std.slice(0, d);
         svg.setAttribute("aria-label", "Line chart: standard deviation of the activations of layers 1 to " +
-          d + " for " + title + ": " + std.map(fmt).join(", ") + ".");
+          d + " for " + title + note + ": " + std.map(fmt).join(", ") + ".");
         caption.textContent = "Standard deviation of the activations after each of the " + d +
           " layers (log scale) of an MLP with " + width.value + " units per layer, " +
-          init.value + " weights and " + act.value + " activations, for " + data.n_examples +
+          init.value + " weights" + note + " and " + act.value + " activations, for " + data.n_examples +
           " standard-normal inputs; the dashed line is the inputs' standard deviation, 1.";
         if (entry.std[last] === null) {
           readout.textContent = "The activations overflowed before layer " + d + ".";
