@@ -118,9 +118,11 @@ def bwrap_command(workdir: Path) -> list[str]:
             cmd += ["--symlink", os.readlink(p), top]
         elif p.is_dir():
             cmd += ["--ro-bind", top, top]
+    # /tmp first: the interpreter, a virtualenv or the library may live below /tmp (a
+    # course cloned there), and a tmpfs mounted after their binds would hide them
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for p in _ro_paths():
         cmd += ["--ro-bind", str(p), str(p)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     cmd += ["--bind", str(workdir), "/sandbox", "--chdir", "/sandbox"]
     for k, v in ENV.items():
         cmd += ["--setenv", k, v]
