@@ -87,6 +87,10 @@ def load_reference(folder: Path) -> dict[str, RefExercise]:
     for path in sorted(Path(folder).glob("*.ipynb")):
         nb = nbmod.read(path)
         for ex in nb.exercises.values():
+            if ex.stub is None and not ex.checks:
+                # a written exercise whose solution computes its numbers: solution cells
+                # only, nothing for a student to write in code, so nothing to grade
+                continue
             if ex.stub is None:
                 raise ValueError(f"{path.name}: exercise {ex.id} has no stub cell")
             if ex.id in found:

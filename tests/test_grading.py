@@ -545,3 +545,25 @@ def test_command_line(tmp_path):
     assert "1 students graded" in run.stdout
     rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()
     assert rows[1] == "ann,0,0,0,0,6"
+
+
+def test_written_exercises_with_computed_solutions_are_not_graded(tmp_path):
+    """Solution cells alone (a written exercise that computes its numbers) are skipped; a
+    check cell without a stub is an authoring error."""
+    import nbformat
+
+    def cell(ex_id, role, src="x = 1"):
+        return nbformat.v4.new_code_cell(src, metadata={"weightinit": {"exercise": ex_id,
+                                                                       "role": role}})  # fmt: skip
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell("ex-written", "solution")]
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    assert grader.load_reference(tmp_path) == {}
+    nb.cells.append(cell("ex-broken", "check"))
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    with pytest.raises(ValueError, match="ex-broken has no stub cell"):
+        grader.load_reference(tmp_path)
+    # the real chapters: chapter 5's written exercises compute their solutions
+    reference = grader.load_reference(ROOT / "chapters")
+    assert "ex-lecun-code" in reference and "ex-lecun-caffe" not in reference
