@@ -151,7 +151,7 @@ class VarianceReport:
         import matplotlib.pyplot as plt
 
         depth = np.arange(1, len(self.names) + 1)
-        fig, (ax_f, ax_b) = plt.subplots(1, 2, figsize=(10, 3.6))
+        fig, (ax_f, ax_b) = plt.subplots(1, 2, figsize=(9, 3.6))
         ax_f.plot(depth, self.pre_pred, "-", color="C0", label="E[y²] predicted")
         ax_f.plot(depth, self.pre_meas, "o", color="C0", label="E[y²] measured")
         ax_f.plot(depth, self.act_pred, "-", color="C1", label="E[x²] predicted")
