@@ -18,3 +18,8 @@ def numerical_grad(f, x, eps):
         x[i] = old
         g[i] = (fp - fm) / (2 * eps)
     return g
+
+
+def rel_err(a, b):
+    """Largest absolute difference relative to the larger magnitude (a gradient check's error)."""
+    return np.max(np.abs(a - b)) / max(1e-12, np.max(np.abs(a) + np.abs(b)))

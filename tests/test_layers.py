@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from gradcheck import numerical_grad
+from gradcheck import numerical_grad, rel_err
 from weightinit import initializers as I
 from weightinit.layers import (
     SELU,
@@ -24,10 +24,6 @@ from weightinit.layers import (
 )
 
 EPS = 1e-6
-
-
-def rel_err(a, b):
-    return np.max(np.abs(a - b)) / max(1e-12, np.max(np.abs(a) + np.abs(b)))
 
 
 def check_layer_grads(layer, x, rng):

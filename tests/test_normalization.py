@@ -3,16 +3,12 @@ running statistics (formula level), training through the optimizers, bad input."
 
 import numpy as np
 import pytest
-from gradcheck import numerical_grad
+from gradcheck import numerical_grad, rel_err
 from weightinit import data, training
 from weightinit.layers import Dense, ReLU, Sequential
 from weightinit.normalization import BatchNorm, LayerNorm
 
 EPS = 1e-6
-
-
-def rel_err(a, b):
-    return np.max(np.abs(a - b)) / max(1e-12, np.max(np.abs(a) + np.abs(b)))
 
 
 def check_grads(layer, x, rng, training_mode=True):

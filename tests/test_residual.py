@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from gradcheck import numerical_grad
+from gradcheck import numerical_grad, rel_err
 from weightinit import data, training
 from weightinit.layers import Conv2D, Dense, ReLU, Sequential, Tanh
 from weightinit.normalization import BatchNorm, LayerNorm
@@ -22,10 +22,6 @@ from weightinit.residual import (
 from weightinit.stats import depth_profile
 
 EPS = 1e-6
-
-
-def rel_err(a, b):
-    return np.max(np.abs(a - b)) / max(1e-12, np.max(np.abs(a) + np.abs(b)))
 
 
 def _randomize(layer, rng):
