@@ -693,6 +693,22 @@ for _name in initializers.__all__:
     if initializers.is_library_initializer(_obj) and f"initializers.{_name}" not in TARGETS:
         TARGETS[f"initializers.{_name}"] = _initializer_row(_name)
 
+# --------------------------------------------------------------------------- Part II rows
+from weightinit import compare, experiments  # noqa: E402
+
+PROB = st.floats(0.0, 1.0)
+SEED_VALUES = st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=12)
+N_TEST = st.integers(1, 10**6)
+
+for _mod in (experiments, compare):
+    _short = _mod.__name__.split(".")[-1]
+    TARGETS[f"{_short}.binomial_se"] = Row(_mod.binomial_se, _kw(p=PROB, n_test=N_TEST))
+    TARGETS[f"{_short}.summarize"] = Row(
+        # n_test given: without it test_se is NaN by design ("no test set"), not garbage
+        _mod.summarize,
+        _kw(values=SEED_VALUES, n_test=N_TEST),
+    )
+
 #: public callables not fuzzed, and why
 NOT_FUZZED = {
     "fans.LayoutWarning": "a warning class (no behaviour of its own)",
@@ -721,8 +737,8 @@ PENDING_ROWS = {
         "residual": "Residual ResidualProfile fixup_init gpt2_init residual_blocks residual_mlp "
         "residual_profile stream_second_moment zero_init_last",
         "structured": "delta_orthogonal dirac eye register",
-        "compare": "SeedRuns Summary binomial_se seed_strip_plot summarize train_seeds",
-        "experiments": "SeedRuns Summary binomial_se summarize train_seeds",
+        "compare": "SeedRuns Summary seed_strip_plot train_seeds",
+        "experiments": "SeedRuns Summary train_seeds",
     }.items()
     for name in names.split()
 }
