@@ -95,7 +95,16 @@ def summarize(values: Iterable[float], *, n_test: int | None = None) -> Summary:
         Size of the test set, when the values are test accuracies: adds the binomial
         standard error :func:`binomial_se` of the mean accuracy.
     """
-    a = np.asarray(list(values), dtype=float)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"values must be a sequence of numbers (one per seed), got {type(values).__name__}"
+        )
+    try:
+        a = np.asarray(list(values), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"values must be a sequence of real numbers (one per seed): {exc}"
+        ) from None
     if a.ndim != 1 or a.size < 2:
         raise ValueError(f"values must be at least two numbers (one per seed), got {a.size}")
     if not np.all(np.isfinite(a)):
