@@ -32,7 +32,7 @@ from ._validate import positive_int
 from .data import Dataset
 from .experiments import Summary, binomial_se, summarize
 from .initializers import as_generator
-from .layers import Sequential, softmax_cross_entropy
+from .layers import NonFiniteError, Sequential, softmax_cross_entropy
 from .training import SGD, Adam, evaluate
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "seed_strip_plot", "summarize", "train_seeds"]
@@ -114,15 +114,22 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
         opt = SGD(net, lr=lr, momentum=momentum) if optimizer == "sgd" else Adam(net, lr=lr)
         gen = as_generator(int(seed))
         if every_epoch:
-            accs[row, 0] = evaluate(net, data.X_test, data.y_test)[1]
+            try:
+                accs[row, 0] = evaluate(net, data.X_test, data.y_test)[1]
+            except NonFiniteError:  # the activations overflow already at initialization
+                diverged[row] = True
+                continue
         for epoch in range(epochs):
             order = gen.permutation(n)
             total, ok = 0.0, True
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
-                with np.errstate(over="ignore", invalid="ignore"):
-                    out = net.forward(data.X_train[idx])
-                    loss, dout = softmax_cross_entropy(out, data.y_train[idx])
+                try:
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        out = net.forward(data.X_train[idx])
+                        loss, dout = softmax_cross_entropy(out, data.y_train[idx])
+                except NonFiniteError:  # the activations overflowed, as train() counts it
+                    loss = math.inf
                 if not math.isfinite(loss):
                     ok = False
                     break
@@ -137,9 +144,13 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
                 break
             losses[row, epoch] = total / n
             if every_epoch or epoch == epochs - 1:
-                accs[row, epoch + 1 if every_epoch else 0] = evaluate(
-                    net, data.X_test, data.y_test
-                )[1]
+                try:
+                    accs[row, epoch + 1 if every_epoch else 0] = evaluate(
+                        net, data.X_test, data.y_test
+                    )[1]
+                except NonFiniteError:  # finite weights, overflowing test activations
+                    diverged[row] = True
+                    break
     return SeedRuns(seeds=seeds, epoch_loss=losses, test_acc=accs, diverged=diverged,
                     n_test=len(data.X_test))  # fmt: skip
 
