@@ -517,7 +517,45 @@ class Flatten(Layer):
         return dy.reshape(self._shape)
 
 
-class MaxPool2D(Layer):
+class _Pool2D(Layer):
+    """Shared by the pooling layers: non-overlapping ``size × size`` windows, stride = size.
+
+    Rows/columns that do not fill a whole window are dropped (PyTorch's default
+    ``ceil_mode=False``) and get a zero gradient.
+    """
+
+    def __init__(self, size: int = 2):
+        super().__init__()
+        self.size = positive_int(size, "size")
+
+    def _windows(self, x) -> np.ndarray:
+        """``x`` (N, C, H, W) as windows of shape (N, C, H // s, s, W // s, s)."""
+        name = type(self).__name__
+        x = _check_array(x, f"{name} input", ndim=4)
+        n, c, h, w = x.shape
+        s = self.size
+        if h < s or w < s:
+            raise ValueError(f"{name} size {s} is larger than the input ({h}x{w})")
+        ho, wo = h // s, w // s
+        self._shape = x.shape
+        self._y_shape = (n, c, ho, wo)
+        return x[:, :, : ho * s, : wo * s].reshape(n, c, ho, s, wo, s)
+
+    def _from_windows(self, g) -> np.ndarray:
+        """Window-shaped gradients back to the input's shape (zeros where no window was)."""
+        n, c, h, w = self._shape
+        _, _, ho, s, wo, _ = g.shape
+        if (ho * s, wo * s) == (h, w):  # no leftover rows or columns
+            return g.reshape(self._shape)
+        dx = np.zeros(self._shape, dtype=g.dtype)
+        dx[:, :, : ho * s, : wo * s] = g.reshape(n, c, ho * s, wo * s)
+        return dx
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.size})"
+
+
+class MaxPool2D(_Pool2D):
     """Non-overlapping max pooling over ``size × size`` windows (stride = size).
 
     Rows/columns that do not fill a whole window are dropped, as PyTorch's
@@ -525,42 +563,20 @@ class MaxPool2D(Layer):
     Ties send the gradient to every maximal entry of a window.
     """
 
-    def __init__(self, size: int = 2):
-        super().__init__()
-        self.size = positive_int(size, "size")
-
     def forward(self, x, training=True):
-        x = _check_array(x, "MaxPool2D input", ndim=4)
-        n, c, h, w = x.shape
+        blocks = self._windows(x)
         s = self.size
-        if h < s or w < s:
-            raise ValueError(f"MaxPool2D size {s} is larger than the input ({h}x{w})")
-        ho, wo = h // s, w // s
-        blocks = x[:, :, : ho * s, : wo * s].reshape(n, c, ho, s, wo, s)
         # elementwise maxima of the s*s strided sub-grids: several times faster than
         # blocks.max(axis=(3, 5)) (a reduction over two strided axes), same values
         y = blocks[:, :, :, 0, :, 0].copy()
         for i, j in itertools.product(range(s), range(s)):
             np.maximum(y, blocks[:, :, :, i, :, j], out=y)
         self._mask = blocks == y[:, :, :, None, :, None]
-        self._shape = x.shape
-        self._y_shape = y.shape
         return y
 
     def backward(self, dy):
         dy = self._check_dy(dy)
-        n, c, _h, _w = self._shape
-        s = self.size
-        ho, wo = dy.shape[2], dy.shape[3]
-        g = self._mask * dy[:, :, :, None, :, None]
-        if (ho * s, wo * s) == self._shape[2:]:  # no leftover rows or columns
-            return g.reshape(self._shape)
-        dx = np.zeros(self._shape, dtype=dy.dtype)
-        dx[:, :, : ho * s, : wo * s] = g.reshape(n, c, ho * s, wo * s)
-        return dx
-
-    def __repr__(self):
-        return f"MaxPool2D({self.size})"
+        return self._from_windows(self._mask * dy[:, :, :, None, :, None])
 
 
 # --------------------------------------------------------------------------- loss
