@@ -16,7 +16,8 @@ exactly that and nothing else:
   the final weights are identical) but with only the records a comparison needs: the mean
   minibatch loss of every epoch and the test accuracy after every epoch. It skips the
   full-training-set evaluation and depth profiles of ``train``, which would dominate the
-  cost of ten seeds.
+  cost of ten seeds, and trains all seeds at once (:mod:`weightinit.stacked`) when the
+  networks allow it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import positive_int
+from ._validate import boolean, positive_int
 from .data import Dataset
 from .experiments import Summary, binomial_se, summarize
 from .initializers import as_generator
 from .layers import NonFiniteError, Sequential, softmax_cross_entropy
+from .stacked import train_stacked, why_not_stacked
 from .training import SGD, Adam, evaluate
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "seed_strip_plot", "summarize", "train_seeds"]
@@ -67,7 +69,8 @@ class SeedRuns:
 
 def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterable[int] = range(10),
                 *, epochs: int, batch_size: int = 32, lr: float = 0.05, momentum: float = 0.9,
-                optimizer: str = "sgd", every_epoch: bool = True) -> SeedRuns:  # fmt: skip
+                optimizer: str = "sgd", every_epoch: bool = True,
+                stacked: bool | None = None) -> SeedRuns:  # fmt: skip
     """Train ``build(seed)`` on ``data`` once per seed; seed ``s`` also shuffles the batches.
 
     The steps are those of :func:`weightinit.training.train` with ``rng=seed`` (the same
@@ -89,6 +92,11 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
         Evaluate the test accuracy before training and after every epoch (default). With
         ``False`` only after the last epoch, which saves a test-set pass per epoch:
         ``test_acc`` then has one column.
+    stacked : bool or None
+        ``None`` (default): train all seeds at once with :mod:`weightinit.stacked` when
+        the networks allow it (:func:`weightinit.stacked.why_not_stacked`), otherwise one
+        after the other; the records are the same either way. ``True``: stacked or a
+        ``ValueError`` saying why not. ``False``: one seed after the other.
     """
     if not callable(build):
         raise TypeError(f"build must be a callable seed -> Sequential, got {type(build).__name__}")
@@ -103,14 +111,39 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
     batch_size = positive_int(batch_size, "batch_size")
     if optimizer not in ("sgd", "adam"):
         raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    every_epoch = boolean(every_epoch, "every_epoch")
+    if stacked is not None and not isinstance(stacked, (bool, np.bool_)):
+        raise TypeError(f"stacked must be None, True or False, got {stacked!r}")
     n = len(data.X_train)
     losses = np.full((len(seeds), epochs), np.nan)
     accs = np.full((len(seeds), epochs + 1 if every_epoch else 1), np.nan)
     diverged = np.zeros(len(seeds), dtype=bool)
-    for row, seed in enumerate(seeds):
+    nets = []
+    for seed in seeds:
         net = build(int(seed))
         if not isinstance(net, Sequential):
             raise TypeError(f"build({seed}) must return a Sequential, got {type(net).__name__}")
+        nets.append(net)
+    reason = None if stacked is False else why_not_stacked(nets)
+    if stacked and reason is not None:
+        raise ValueError(f"stacked=True, but the networks cannot be trained stacked: {reason}")
+    if reason is None and stacked is not False:
+        runs = train_stacked(nets, data, [int(s) for s in seeds], epochs=epochs,
+                             batch_size=batch_size, lr=lr, momentum=momentum, optimizer=optimizer,
+                             splits=("test",), every_epoch=every_epoch)  # fmt: skip
+        for row, hist in enumerate(runs.histories):
+            diverged[row] = hist.diverged
+            accs[row, : len(hist.test_acc)] = hist.test_acc
+            steps = iter(hist.step_loss)
+            for epoch in range(runs.epochs_done[row]):  # summed as the loop below sums
+                total = 0.0
+                for start in range(0, n, batch_size):
+                    total += next(steps) * min(batch_size, n - start)
+                losses[row, epoch] = total / n
+        return SeedRuns(seeds=seeds, epoch_loss=losses, test_acc=accs, diverged=diverged,
+                        n_test=len(data.X_test))  # fmt: skip
+    for row, seed in enumerate(seeds):
+        net = nets[row]
         opt = SGD(net, lr=lr, momentum=momentum) if optimizer == "sgd" else Adam(net, lr=lr)
         gen = as_generator(int(seed))
         if every_epoch:

@@ -22,6 +22,8 @@ import numpy as np
 from scipy import stats as _stats
 
 from .data import Dataset
+from .layers import Sequential
+from .stacked import train_stacked, why_not_stacked
 from .training import History, train
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "summarize", "train_seeds"]
@@ -159,12 +161,29 @@ class SeedRuns:
         return summarize(self.final(metric), n_test=n_test)
 
 
+#: train()'s defaults for the arguments the stacked engine reproduces
+_TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 32, "lr": 0.05, "momentum": 0.9,
+                   "weight_decay": 0.0, "optimizer": "sgd", "profile": True,
+                   "probe_size": 256}  # fmt: skip
+
+
+def _why_not_stacked_kwargs(train_kwargs) -> str | None:
+    """Why ``train(**train_kwargs)`` cannot be reproduced by the stacked engine, or None."""
+    unknown = sorted(set(train_kwargs) - set(_TRAIN_DEFAULTS))
+    if unknown:
+        return f"train() arguments {unknown} are not reproduced by the stacked engine"
+    if train_kwargs.get("profile", True) is not False:
+        return "profile=True records depth profiles, which need the per-seed loop"
+    return None
+
+
 def train_seeds(
     build: Callable[[int], object],
     data: Dataset,
     seeds: Sequence[int] = tuple(range(10)),
     *,
     keep_nets: bool = False,
+    stacked: bool | None = None,
     **train_kwargs,
 ) -> SeedRuns:
     """Train ``build(seed)`` with :func:`~weightinit.training.train` once per seed.
@@ -182,6 +201,13 @@ def train_seeds(
         At least two distinct seeds (the course uses ten).
     keep_nets : bool
         Keep the trained networks in ``SeedRuns.nets``.
+    stacked : bool or None
+        ``None`` (default): train all seeds at once with :mod:`weightinit.stacked` when
+        that gives what ``train`` records, i.e. with ``profile=False`` (depth profiles
+        need the per-seed loop) and stackable networks
+        (:func:`weightinit.stacked.why_not_stacked`); otherwise one after the other. The
+        histories and trained networks are the same either way. ``True``: stacked or a
+        ``ValueError`` saying why not. ``False``: one seed after the other.
     **train_kwargs
         Passed to ``train`` (``epochs``, ``lr``, ``optimizer``, ``profile``...), except
         ``rng``, which is the seed.
@@ -198,9 +224,31 @@ def train_seeds(
             raise ValueError(f"seeds must be non-negative integers, got {s!r}")
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be at least two distinct integers, got {seeds!r}")
+    if stacked is not None and not isinstance(stacked, (bool, np.bool_)):
+        raise TypeError(f"stacked must be None, True or False, got {stacked!r}")
+    reason = None if stacked is False else _why_not_stacked_kwargs(train_kwargs)
+    built = None
+    if reason is None and stacked is not False:
+        built = [build(int(s)) for s in seeds]
+        bad = [type(n).__name__ for n in built if not isinstance(n, Sequential)]
+        reason = f"build returned {bad[0]}, not a Sequential" if bad else why_not_stacked(built)
+    if stacked and reason is not None:
+        raise ValueError(f"stacked=True, but the seeds cannot be trained stacked: {reason}")
+    if built is not None and reason is None:
+        kwargs = {**_TRAIN_DEFAULTS, **train_kwargs}
+        for name in ("epochs", "batch_size", "probe_size"):  # train()'s checks and errors
+            value = kwargs[name]
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        runs = train_stacked(built, data, seeds, epochs=kwargs["epochs"],
+                             batch_size=kwargs["batch_size"], lr=kwargs["lr"],
+                             momentum=kwargs["momentum"], weight_decay=kwargs["weight_decay"],
+                             optimizer=kwargs["optimizer"])  # fmt: skip
+        return SeedRuns(seeds=[int(s) for s in seeds], histories=runs.histories,
+                        n_test=len(data.y_test), nets=built if keep_nets else [])  # fmt: skip
     histories, nets = [], []
-    for s in seeds:
-        net = build(int(s))
+    for k, s in enumerate(seeds):
+        net = build(int(s)) if built is None else built[k]
         histories.append(train(net, data, rng=int(s), **train_kwargs))
         if keep_nets:
             nets.append(net)
