@@ -1,0 +1,494 @@
+"""weightinit.stacked: all seeds trained at once give the per-seed loop's records and weights.
+
+Tolerance. Every operation of the stacked engine is the loop's operation on the same numbers
+(the same GEMM per seed, the same elementwise formulas, reductions over the same axes, the
+convolutions through the library's own Conv2D), so on this machine the results are bitwise
+identical. The tests allow 1e-12 relative in float64 and 1e-5 in float32 on losses and
+weights, room for a BLAS that picks another kernel for a batched product than for a single
+one (a difference of one rounding, ~1e-16 or ~1e-7, which a few dozen SGD steps amplify by
+at most a few orders of magnitude on these tiny runs); accuracies, divergence flags and the
+step at which a run diverged must be identical.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from weightinit import compare, experiments, stacked
+from weightinit.data import Dataset, load_digits
+from weightinit.layers import (
+    SELU,
+    Conv2D,
+    Dense,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    mlp,
+    small_cnn,
+)
+from weightinit.normalization import BatchNorm
+from weightinit.pooling import AvgPool2D
+from weightinit.training import train
+
+SEEDS = [3, 0, 7]
+FIELDS = ("train_loss", "train_acc", "test_loss", "test_acc", "step_loss")
+
+
+@pytest.fixture(scope="module")
+def flat():
+    return load_digits(flat=True).subset(120)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return load_digits().subset(96)
+
+
+def _rtol(dtype):
+    return 1e-12 if np.dtype(dtype) == np.float64 else 1e-5
+
+
+def _same_history(h, ref, rtol):
+    assert (h.diverged, h.diverged_at_step) == (ref.diverged, ref.diverged_at_step)
+    for name in FIELDS:
+        a, b = np.array(getattr(h, name)), np.array(getattr(ref, name))
+        assert a.shape == b.shape, name
+        if name.endswith("acc"):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=name)
+    assert h.profiles == []
+
+
+def _same_weights(net, ref, rtol):
+    for (_, name, p, _), (_, _, q, _) in zip(net.parameters(), ref.parameters(), strict=True):
+        assert p.dtype == q.dtype, name
+        np.testing.assert_allclose(p, q, rtol=rtol, atol=1e-300, err_msg=name)
+
+
+def _check_against_train(build, data, seeds=SEEDS, **kw):
+    """train_stacked on build(seed) for all seeds equals train() seed by seed: histories
+    and the trained weights written back."""
+    nets = [build(s) for s in seeds]
+    runs = stacked.train_stacked(nets, data, seeds, **kw)
+    assert runs.seeds == tuple(seeds) and len(runs.histories) == len(seeds)
+    rtol = _rtol(nets[0].layers[0].params["W"].dtype) if nets[0].layers[0].params else 1e-12
+    for net, seed, hist in zip(nets, seeds, runs.histories, strict=True):
+        ref = build(seed)
+        ref_hist = train(ref, data, rng=seed, profile=False, **kw)
+        _same_history(hist, ref_hist, rtol)
+        _same_weights(net, ref, rtol)
+    return runs
+
+
+# --------------------------------------------------------------------------- equality
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu", "selu",
+                                        "identity"])  # fmt: skip
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.01)])
+def test_mlp_equals_train(flat, activation, optimizer, lr):
+    def build(seed):
+        return mlp([64, 24, 16, 10], activation_name=activation, weight_init="he_normal",
+                   rng=seed)  # fmt: skip
+
+    runs = _check_against_train(build, flat, epochs=2, batch_size=16, lr=lr, optimizer=optimizer)
+    assert not any(h.diverged for h in runs.histories)
+    # 120 examples in batches of 16: 8 steps per epoch, the last one of 8 examples
+    assert all(len(h.step_loss) == 16 for h in runs.histories)
+    np.testing.assert_array_equal(runs.epochs_done, [2, 2, 2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.005)])
+def test_small_cnn_equals_train(images, dtype, optimizer, lr):
+    def build(seed):
+        return small_cnn(weight_init="he_normal", rng=seed, dtype=dtype)
+
+    runs = _check_against_train(build, images, epochs=2, batch_size=32, lr=lr,
+                                optimizer=optimizer)  # fmt: skip
+    assert all(len(h.test_acc) == 3 for h in runs.histories)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_float32_mlp_with_weight_decay_equals_train(flat, activation):
+    def build(seed):
+        return mlp([64, 32, 10], activation_name=activation, weight_init="glorot_uniform",
+                   rng=seed, dtype=np.float32)  # fmt: skip
+
+    for optimizer in ("sgd", "adam"):
+        _check_against_train(build, flat, epochs=2, batch_size=32, lr=0.01, momentum=0.5,
+                             weight_decay=1e-3, optimizer=optimizer)  # fmt: skip
+
+
+def test_other_layers_and_conv_geometries_equal_train(images):
+    """Stride, dilation, uneven padding, average pooling with a leftover row, a float32
+    layer after a float64 one, Identity, SELU and a final LeakyReLU."""
+
+    def build(seed):
+        return Sequential([
+            Conv2D(1, 4, 3, stride=2, padding=1, weight_init="he_normal", rng=seed),
+            SELU(),
+            Conv2D(4, 6, (2, 3), padding=(1, 1), dilation=(1, 2), weight_init="he_uniform",
+                   rng=seed + 100, dtype=np.float32),
+            Identity(),
+            AvgPool2D(2),
+            Flatten(),
+            Dense(12, 10, weight_init="lecun_normal", bias_init="normal", rng=seed + 200),
+            LeakyReLU(0.2),
+        ])  # fmt: skip
+
+    _check_against_train(build, images, epochs=2, batch_size=20, lr=0.05)
+
+
+def test_flatten_then_dense_casts_like_the_layers(images):
+    # the input is float64; the float32 Dense casts it after Flatten, as in the loop
+    def build(seed):
+        return Sequential([Flatten(), Dense(64, 10, rng=seed, dtype=np.float32), Tanh(),
+                           Dense(10, 10, rng=seed + 1, dtype=np.float32)])  # fmt: skip
+
+    runs = _check_against_train(build, images, epochs=1, batch_size=32, lr=0.1)
+    assert all(isinstance(v, float) for v in runs.histories[0].step_loss)
+
+
+def test_max_pool_with_leftover_rows_equals_train():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 2, 7, 7))
+    data = Dataset(X[:40], rng.integers(0, 3, 40), X[40:], rng.integers(0, 3, 20), 3)
+
+    def build(seed):
+        return Sequential([Conv2D(2, 3, 3, padding=1, rng=seed), Sigmoid(), MaxPool2D(3),
+                           Flatten(), Dense(12, 3, rng=seed)])  # fmt: skip
+
+    _check_against_train(build, data, seeds=[0, 1], epochs=2, batch_size=16, lr=0.5)
+
+
+# --------------------------------------------------------------------------- divergence
+def _one_seed_wild(sizes=(64, 32, 32, 10), first_std=None, std=0.1):
+    """mlp whose seed 1 starts with every weight (or only the first layer's) of ``std``."""
+
+    def build(seed):
+        net = mlp(list(sizes), weight_init="normal", init_kwargs={"std": 0.1}, rng=seed)
+        if seed == 1:
+            layers = net.weighted_layers[:1] if first_std else net.weighted_layers
+            for i in layers:
+                w = net.layers[i].params["W"]
+                w *= (first_std or std) / 0.1
+        return net
+
+    return build
+
+
+def test_a_seed_that_overflows_at_a_step_stops_alone(flat):
+    # seed 1's logits are ~1e180: finite at the start, overflowing after one update
+    build = _one_seed_wild(std=1e60)
+    runs = _check_against_train(build, flat, seeds=[0, 1, 2], epochs=2, batch_size=16, lr=0.5)
+    h = runs.histories
+    assert [x.diverged for x in h] == [False, True, False]
+    assert h[1].diverged_at_step == 1 and len(h[1].step_loss) == 1
+    np.testing.assert_array_equal(runs.epochs_done, [2, 0, 2])
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # train()'s update warns
+def test_a_seed_whose_parameters_overflow_stops_alone(flat):
+    # seed 1's hidden units are ~1e306: lr times the last layer's gradient overflows in the
+    # update; the other seeds train on
+    build = _one_seed_wild(sizes=(64, 32, 10), first_std=1e305)
+    runs = _check_against_train(build, flat, seeds=[0, 1, 2], epochs=1, batch_size=16, lr=1e4)
+    h = runs.histories[1]
+    assert h.diverged and h.diverged_at_step == len(h.step_loss) == 1
+    assert not runs.histories[0].diverged and not runs.histories[2].diverged
+    # written back as the loop leaves it: after the update that overflowed
+    nets = [build(s) for s in (0, 1, 2)]
+    stacked.train_stacked(nets, flat, [0, 1, 2], epochs=1, batch_size=16, lr=1e4)
+    assert not all(np.all(np.isfinite(p)) for _, _, p, _ in nets[1].parameters())
+    assert all(np.all(np.isfinite(p)) for _, _, p, _ in nets[0].parameters())
+
+
+def test_a_seed_that_overflows_at_initialization_has_no_records(flat):
+    build = _one_seed_wild(std=1e150)
+    runs = _check_against_train(build, flat, seeds=[0, 1, 2], epochs=1, batch_size=32, lr=0.1)
+    h = runs.histories[1]
+    assert h.diverged and h.diverged_at_step == 0 and h.test_acc == h.train_acc == []
+    assert not runs.histories[0].diverged and not runs.histories[2].diverged
+
+
+def test_an_evaluation_that_overflows_stops_the_seed_after_the_train_split(flat):
+    # huge test inputs: seed 1 (weights x1e5) overflows on the test set only; the train
+    # split is evaluated first and recorded, as train() records it
+    data = Dataset(flat.X_train, flat.y_train, flat.X_test * 1e300, flat.y_test, 10)
+    build = _one_seed_wild(sizes=(64, 16, 10), std=1e4)
+    runs = _check_against_train(build, data, seeds=[0, 1, 2], epochs=2, batch_size=32, lr=0.01)
+    h = runs.histories[1]
+    assert h.diverged and h.diverged_at_step == 0
+    assert len(h.train_acc) == 1 and h.test_acc == []
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # train()'s evaluate warns
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.01)])
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_a_seed_dropped_mid_training_leaves_the_others_and_their_state(flat, images, arch,
+                                                                        optimizer, lr):  # fmt: skip
+    # seed 1's bias makes every example not of class 0 cost 1.16e307: a minibatch of 16
+    # such examples sums past the float64 maximum (15 do not), so seed 1 stops at the
+    # first step whose minibatch holds no 0 -- not the first step. The other seeds'
+    # optimizer state (velocity, Adam moments) must survive its removal from the stack.
+    def build(seed):
+        net = mlp([64, 16, 10], rng=seed) if arch == "mlp" else small_cnn(channels=(3, 4), rng=seed)
+        if seed == 1:
+            net.layers[-1].params["b"][0] = 1.16e307
+        return net
+
+    data = flat if arch == "mlp" else images
+    runs = _check_against_train(build, data, seeds=[0, 1, 2], epochs=2, batch_size=16, lr=lr,
+                                optimizer=optimizer)  # fmt: skip
+    h = runs.histories
+    assert [x.diverged for x in h] == [False, True, False] and h[1].diverged_at_step > 0
+    assert len(h[0].test_acc) == 3 and len(h[1].test_acc) == 1
+
+
+# --------------------------------------------------------------------------- compare
+def _compare_both(build, data, seeds, **kw):
+    fast = compare.train_seeds(build, data, seeds, stacked=True, **kw)
+    slow = compare.train_seeds(build, data, seeds, stacked=False, **kw)
+    auto = compare.train_seeds(build, data, seeds, **kw)
+    for runs in (fast, auto):
+        assert runs.seeds == slow.seeds and runs.n_test == slow.n_test
+        np.testing.assert_array_equal(runs.diverged, slow.diverged)
+        np.testing.assert_array_equal(runs.test_acc, slow.test_acc)  # NaN where diverged
+        np.testing.assert_allclose(runs.epoch_loss, slow.epoch_loss, rtol=1e-12, atol=0)
+    return fast
+
+
+@pytest.mark.parametrize("every_epoch", [True, False])
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.01)])
+def test_compare_train_seeds_stacked_equals_loop(flat, images, every_epoch, optimizer, lr):
+    kw = dict(epochs=2, batch_size=16, lr=lr, optimizer=optimizer, every_epoch=every_epoch)
+    runs = _compare_both(lambda s: mlp([64, 20, 10], activation_name="tanh", rng=s), flat,
+                         range(3), **kw)  # fmt: skip
+    assert runs.test_acc.shape == (3, 3 if every_epoch else 1)
+    _compare_both(lambda s: small_cnn(channels=(4,), rng=s), images, [5, 6], **kw)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the loop's update warns
+@pytest.mark.parametrize("every_epoch", [True, False])
+def test_compare_train_seeds_divergence_equals_loop(flat, every_epoch):
+    kw = dict(epochs=2, batch_size=16, lr=0.5, every_epoch=every_epoch)
+    runs = _compare_both(_one_seed_wild(std=1e60), flat, [0, 1, 2], **kw)
+    np.testing.assert_array_equal(runs.diverged, [False, True, False])
+    assert np.isnan(runs.epoch_loss[1]).all() and np.isnan(runs.test_acc[1, 1:]).all()
+    assert np.isfinite(runs.epoch_loss[[0, 2]]).all()
+    # overflow at initialization (every_epoch) or in the first step
+    runs = _compare_both(_one_seed_wild(std=1e150), flat, [0, 1, 2], **kw)
+    np.testing.assert_array_equal(runs.diverged, [False, True, False])
+    # parameters that overflow in the first update
+    runs = _compare_both(_one_seed_wild(sizes=(64, 32, 10), first_std=1e305), flat, [0, 1, 2],
+                         **{**kw, "lr": 1e4})  # fmt: skip
+    assert runs.diverged[1] and np.isnan(runs.epoch_loss[1]).all()
+    # an evaluation that overflows after the last epoch keeps that epoch's loss
+    data = Dataset(flat.X_train, flat.y_train, flat.X_test * 1e300, flat.y_test, 10)
+    runs = _compare_both(_one_seed_wild(sizes=(64, 16, 10), std=1e4), data, [0, 1, 2],
+                         epochs=2, batch_size=32, lr=0.01, every_epoch=False)  # fmt: skip
+    assert runs.diverged[1] and np.isfinite(runs.epoch_loss[1]).all()
+    assert np.isnan(runs.test_acc[1, 0])
+
+
+def test_compare_train_seeds_every_seed_diverging(flat):
+    runs = _compare_both(lambda s: mlp([64, 64, 10], weight_init="normal",
+                                       init_kwargs={"std": 10.0}, rng=s),
+                         flat, [0, 1], epochs=2, lr=1e300, momentum=0.0)  # fmt: skip
+    assert runs.diverged.all()
+
+
+# --------------------------------------------------------------------------- experiments
+def test_experiments_train_seeds_stacked_equals_loop(images):
+    kw = dict(epochs=2, batch_size=32, lr=0.05, profile=False)
+
+    def build(seed):
+        return small_cnn(channels=(4, 6), weight_init="he_normal", rng=seed)
+
+    fast = experiments.train_seeds(build, images, [1, 2, 3], keep_nets=True, stacked=True, **kw)
+    slow = experiments.train_seeds(build, images, [1, 2, 3], keep_nets=True, stacked=False,
+                                   **kw)  # fmt: skip
+    auto = experiments.train_seeds(build, images, [1, 2, 3], **kw)
+    for a, b, c in zip(fast.histories, slow.histories, auto.histories, strict=True):
+        _same_history(a, b, 1e-12)
+        _same_history(c, b, 1e-12)
+    for a, b in zip(fast.nets, slow.nets, strict=True):
+        _same_weights(a, b, 1e-12)
+    assert auto.nets == [] and fast.seeds == slow.seeds == [1, 2, 3]
+    np.testing.assert_array_equal(fast.curves("test_acc"), slow.curves("test_acc"))
+
+
+def test_experiments_train_seeds_with_profiles_uses_the_loop(flat):
+    build = lambda s: mlp([64, 8, 10], rng=s)  # noqa: E731
+    runs = experiments.train_seeds(build, flat, [0, 1], epochs=1)  # profile=True: the loop
+    assert len(runs.histories[0].profiles) == 2
+    with pytest.raises(ValueError, match="profile=True"):
+        experiments.train_seeds(build, flat, [0, 1], epochs=1, stacked=True)
+    with pytest.raises(ValueError, match="not reproduced"):
+        experiments.train_seeds(build, flat, [0, 1], epochs=1, profile=False, probe=3,
+                                stacked=True)  # fmt: skip
+    # the stacked path raises train()'s errors
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="epochs"):
+            experiments.train_seeds(build, flat, [0, 1], epochs=bad, profile=False)
+    with pytest.raises(ValueError, match="optimizer"):
+        experiments.train_seeds(build, flat, [0, 1], profile=False, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="lr"):
+        experiments.train_seeds(build, flat, [0, 1], profile=False, lr=-1.0)
+
+
+# --------------------------------------------------------------------------- fallback
+class _FrozenConv2D(Conv2D):
+    """Chapter 1's frozen layer: zero gradients for its parameters."""
+
+    def backward(self, dy):
+        dx = super().backward(dy)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        return dx
+
+
+def _frozen_cnn(seed):
+    net = small_cnn(channels=(4, 4), rng=seed)
+    old = net.layers[2]
+    net.layers[2] = _FrozenConv2D(4, 4, 3, padding=1)
+    net.layers[2].params = {k: v.copy() for k, v in old.params.items()}
+    return net
+
+
+@pytest.mark.parametrize(
+    ("build", "reason"),
+    [
+        (_frozen_cnn, "subclass of Conv2D"),
+        (lambda s: Sequential([Dense(64, 8, rng=s), BatchNorm(8), ReLU(), Dense(8, 10, rng=s)]),
+         "BatchNorm"),
+        (lambda s: mlp([64, 8 + s, 10], rng=s), "differs from nets\\[0\\]"),
+        (lambda s: mlp([64, 8, 10], rng=s, dtype=np.float32 if s else np.float64), "differs"),
+        (lambda s: mlp([64, 8, 10], activation_name="leaky_relu", negative_slope=0.1 * (s + 1),
+                       rng=s), "differs"),
+        (lambda s: Sequential([Flatten(), ReLU()]), "no weighted layer"),
+    ],
+)  # fmt: skip
+def test_unsupported_networks_fall_back_to_the_loop(flat, images, build, reason):
+    data = images if build is _frozen_cnn else flat
+    nets = [build(s) for s in (0, 1)]
+    assert re.search(reason, stacked.why_not_stacked(nets) or "")
+    with pytest.raises(ValueError, match="cannot be trained stacked"):
+        compare.train_seeds(build, data, [0, 1], epochs=1, stacked=True)
+    with pytest.raises(ValueError, match="cannot be trained stacked"):
+        stacked.train_stacked(nets, data, [0, 1], epochs=1)
+    if reason == "no weighted layer":
+        return
+    if "differs" in reason:  # a loop over different networks is fine
+        compare.train_seeds(build, data, [0, 1], epochs=1, batch_size=64)
+        return
+    auto = compare.train_seeds(build, data, [0, 1], epochs=1, batch_size=32)
+    loop = compare.train_seeds(build, data, [0, 1], epochs=1, batch_size=32, stacked=False)
+    np.testing.assert_array_equal(auto.test_acc, loop.test_acc)
+    np.testing.assert_array_equal(auto.epoch_loss, loop.epoch_loss)
+
+
+def test_shared_networks_and_replaced_methods_are_not_stacked():
+    net = mlp([4, 3, 2], rng=0)
+    assert "share a layer" in stacked.why_not_stacked([net, net])
+    other = mlp([4, 3, 2], rng=1)
+    other.layers[0].params["W"] = net.layers[0].params["W"]
+    assert "share a parameter" in stacked.why_not_stacked([net, other])
+    patched = mlp([4, 3, 2], rng=1)
+    patched.layers[1].forward = lambda x, training=True: x
+    assert "replaced on the instance" in stacked.why_not_stacked([net, patched])
+    odd = mlp([4, 3, 2], rng=1)
+    odd.layers[0].params["W"] = odd.layers[0].params["W"].astype(np.float32)
+    assert "float64 array" in stacked.why_not_stacked([net, odd])
+    assert stacked.why_not_stacked([net, mlp([4, 3, 2], rng=2)]) is None
+    assert "5 layers, nets[0] has 3" in stacked.why_not_stacked([net, mlp([4, 3, 3, 2], rng=2)])
+
+    class MySequential(Sequential):
+        pass
+
+    assert "subclass of Sequential" in stacked.why_not_stacked([MySequential(net.layers)])
+    replaced = mlp([4, 3, 2], rng=1)
+    replaced.forward = lambda x, training=True: x
+    assert "replaced on the instance" in stacked.why_not_stacked([replaced])
+    extra = mlp([4, 3, 2], rng=1)
+    extra.layers[0].params["gain"] = np.ones(3)
+    assert "not W and b" in stacked.why_not_stacked([extra])
+    relu = mlp([4, 3, 2], rng=1)
+    relu.layers[1].params["slope"] = np.ones(1)
+    assert "has parameters" in stacked.why_not_stacked([relu])
+
+
+# --------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (dict(nets="nets"), TypeError, "nets"),
+        (dict(nets=[]), ValueError, "nets"),
+        (dict(nets=[3]), TypeError, "nets"),
+        (dict(data="digits"), TypeError, "data"),
+        (dict(seeds=[0]), ValueError, "seeds"),
+        (dict(seeds=[0, -1]), ValueError, "seeds"),
+        (dict(seeds=[0, 1.0]), TypeError, "seeds"),
+        (dict(seeds=5), TypeError, "seeds"),
+        (dict(epochs=0), ValueError, "epochs"),
+        (dict(epochs=1.5), TypeError, "epochs"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(optimizer="rmsprop"), ValueError, "optimizer"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(momentum=1.0), ValueError, "momentum"),
+        (dict(optimizer="adam", betas=(0.9, 1.0)), ValueError, "betas"),
+        (dict(splits=("valid",)), ValueError, "splits"),
+        (dict(splits="test"), TypeError, "splits"),
+        (dict(every_epoch="no"), TypeError, "every_epoch"),
+        (dict(write_back=1), TypeError, "write_back"),
+    ],
+)
+def test_train_stacked_validation(flat, kwargs, exc, match):
+    args = dict(nets=[mlp([64, 4, 10], rng=s) for s in (0, 1)], data=flat, seeds=[0, 1],
+                epochs=1)  # fmt: skip
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        stacked.train_stacked(**args)
+
+
+def test_network_that_does_not_fit_the_data_raises_the_layers_error(flat):
+    with pytest.raises(ValueError, match="in_features"):
+        stacked.train_stacked([mlp([32, 4, 10], rng=s) for s in (0, 1)], flat, [0, 1], epochs=1)
+    with pytest.raises(ValueError, match="labels"):
+        stacked.train_stacked([mlp([64, 4, 3], rng=s) for s in (0, 1)], flat, [0, 1], epochs=1)
+    # the output must be (batch, classes), as for softmax_cross_entropy
+    with pytest.raises(ValueError, match="logits"):
+        stacked.train_stacked([Sequential([Conv2D(1, 10, 8, rng=s)]) for s in (0, 1)],
+                              load_digits().subset(20), [0, 1], epochs=1)  # fmt: skip
+    # a first network that overflows on the probe: the next one is asked
+    nets = [mlp([64, 4, 3], weight_init="normal", init_kwargs={"std": 1e200}, rng=0),
+            mlp([64, 4, 3], rng=1)]  # fmt: skip
+    with pytest.raises(ValueError, match="labels"):
+        stacked.train_stacked(nets, flat, [0, 1], epochs=1)
+
+
+def test_stacked_argument_of_train_seeds(flat):
+    with pytest.raises(TypeError, match="stacked"):
+        compare.train_seeds(lambda s: mlp([64, 4, 10], rng=s), flat, [0, 1], epochs=1,
+                            stacked="yes")  # fmt: skip
+    with pytest.raises(TypeError, match="stacked"):
+        experiments.train_seeds(lambda s: mlp([64, 4, 10], rng=s), flat, [0, 1], epochs=1,
+                                profile=False, stacked=1)  # fmt: skip
+    with pytest.raises(TypeError, match="every_epoch"):
+        compare.train_seeds(lambda s: mlp([64, 4, 10], rng=s), flat, [0, 1], epochs=1,
+                            every_epoch="no")  # fmt: skip
+
+
+def test_write_back_false_leaves_the_networks(flat):
+    nets = [mlp([64, 4, 10], rng=s) for s in (0, 1)]
+    before = [p.copy() for net in nets for _, _, p, _ in net.parameters()]
+    stacked.train_stacked(nets, flat, [0, 1], epochs=1, write_back=False)
+    after = [p for net in nets for _, _, p, _ in net.parameters()]
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
