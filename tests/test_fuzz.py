@@ -709,8 +709,42 @@ for _mod in (experiments, compare):
         _kw(values=SEED_VALUES, n_test=N_TEST),
     )
 
+# --------------------------------------------------------------------------- stacked
+from weightinit import stacked  # noqa: E402
+
+_STACKED_VALID = _kw(
+    seeds=st.lists(st.integers(0, 2**32), min_size=2, max_size=2),
+    epochs=st.integers(1, 2),
+    batch_size=st.integers(1, 16),
+    lr=st.floats(1e-3, 0.5),
+    momentum=st.floats(0.0, 0.95),
+    optimizer=st.sampled_from(["sgd", "adam", "Adam"]),
+    splits=st.sampled_from([(), ("test",), ("train", "test"), ["TEST"]]),
+    every_epoch=st.booleans(),
+    write_back=st.booleans(),
+)
+_STACKED_KEYS = ("seeds", "epochs", "batch_size", "lr", "momentum", "optimizer", "splits",
+                 "every_epoch", "write_back")  # fmt: skip
+TARGETS["stacked.train_stacked"] = Row(
+    lambda **kw: stacked.train_stacked(
+        [layers.Sequential(_spiral_net()) for _ in range(2)], _spirals(), **kw
+    ),
+    _STACKED_VALID,
+    max_examples=6,
+    names=("nets", "data", *_STACKED_KEYS),
+    # a hostile epochs (up to 1e9) is a valid request for a very long run
+    corruptible=tuple(k for k in _STACKED_KEYS if k != "epochs"),
+    overflow_checked=False,  # a hostile but finite lr (1e300) makes a run diverge
+)
+TARGETS["stacked.why_not_stacked"] = Row(
+    stacked.why_not_stacked,
+    _kw(nets=st.builds(lambda: [_net(), layers.mlp([3, 4, 2], rng=1)])),
+    max_examples=5,
+)
+
 #: public callables not fuzzed, and why
 NOT_FUZZED = {
+    "stacked.StackedRuns": "a plain record filled by train_stacked (fuzzed there)",
     "fans.LayoutWarning": "a warning class (no behaviour of its own)",
     "layers.NonFiniteError": "an exception class (raised by Sequential.forward, fuzzed there)",
     "layers.Layer": "abstract base class: forward/backward raise NotImplementedError by design",
