@@ -17,6 +17,8 @@ Modules, one idea each:
   (mean, sd with ddof=1, standard error, t-interval, test-set binomial error);
 * :mod:`weightinit.compare` -- schemes compared over seeds: a lean multi-seed trainer and
   a per-seed strip plot grouped by family;
+* :mod:`weightinit.stacked` -- the networks of all seeds trained at once, vectorized over a
+  leading seed axis (what the two multi-seed trainers use when the networks allow it);
 
 Part II:
 
