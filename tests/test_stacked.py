@@ -399,7 +399,10 @@ def test_shared_networks_and_replaced_methods_are_not_stacked():
     assert "share a layer" in stacked.why_not_stacked([net, net])
     other = mlp([4, 3, 2], rng=1)
     other.layers[0].params["W"] = net.layers[0].params["W"]
-    assert "share a parameter" in stacked.why_not_stacked([net, other])
+    assert "share memory" in stacked.why_not_stacked([net, other])
+    view = mlp([4, 3, 2], rng=1)
+    view.layers[2].params["b"] = net.layers[2].params["b"][:]
+    assert "share memory" in stacked.why_not_stacked([net, view])
     patched = mlp([4, 3, 2], rng=1)
     patched.layers[1].forward = lambda x, training=True: x
     assert "replaced on the instance" in stacked.why_not_stacked([net, patched])

@@ -157,7 +157,7 @@ def why_not_stacked(nets) -> str | None:
     They can when every one is a :class:`~weightinit.layers.Sequential` (not a subclass)
     of the supported layers (see the module docstring), all with the same architecture
     (layer types, sizes, kernel geometry, slopes, dtypes), and no two of them share a
-    layer or a parameter array (the per-seed loop would train a shared array twice).
+    layer or a parameter's memory (the per-seed loop would train a shared array twice).
 
     Parameters
     ----------
@@ -205,9 +205,12 @@ def why_not_stacked(nets) -> str | None:
                 return "two networks (or two positions) share a layer object"
             seen_layers.add(id(layer))
             for p in layer.params.values():
-                if id(p) in seen_arrays:
-                    return "two networks share a parameter array"
-                seen_arrays.add(id(p))
+                root = p
+                while isinstance(root.base, np.ndarray):  # views of one buffer count as shared
+                    root = root.base
+                if id(root) in seen_arrays:
+                    return "two parameters share memory (the same array, or views of one)"
+                seen_arrays.add(id(root))
     return None
 
 
