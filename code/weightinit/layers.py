@@ -584,12 +584,24 @@ class MaxPool2D(_Pool2D):
         y = blocks[:, :, :, 0, :, 0].copy()
         for i, j in itertools.product(range(s), range(s)):
             np.maximum(y, blocks[:, :, :, i, :, j], out=y)
-        self._mask = blocks == y[:, :, :, None, :, None]
+        # blocks == y[:, :, :, None, :, None], with y spread over its windows first: one
+        # long comparison instead of a broadcast one whose innermost loop has `size`
+        # entries (about twice as fast; the same booleans)
+        self._mask = blocks == _spread(y, s).reshape(blocks.shape)
         return y
 
     def backward(self, dy):
         dy = self._check_dy(dy)
-        return self._from_windows(self._mask * dy[:, :, :, None, :, None])
+        # mask * dy[:, :, :, None, :, None] (each entry dy * 1.0 or dy * 0.0), computed in
+        # place in dy spread over the windows: the same products, faster
+        g = _spread(dy, self.size)
+        g *= self._mask.reshape(g.shape)
+        return self._from_windows(g.reshape(self._mask.shape))
+
+
+def _spread(a, s: int) -> np.ndarray:
+    """``a`` (N, C, h, w) with every entry repeated over an ``s × s`` block: (N, C, h·s, w·s)."""
+    return np.repeat(np.repeat(a, s, axis=3), s, axis=2)
 
 
 # --------------------------------------------------------------------------- loss
