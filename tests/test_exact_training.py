@@ -240,3 +240,52 @@ def test_the_reference_detects_a_one_ulp_difference(data):
         train(net, d, epochs=1, lr=lr, rng=0, profile=False)
         finals.append(net.layers[0].params["W"])
     assert not np.array_equal(_bits(finals[0]), _bits(finals[1]))
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 8, 8), (2, 3, 7, 9), (1, 1, 3, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_equals_the_plain_formulas_with_ties_and_cropping(shape, dtype):
+    gen = np.random.default_rng(0)
+    # few distinct values: many windows with tied maxima (the gradient goes to each)
+    x = gen.integers(-2, 3, size=shape).astype(dtype)
+    x[0, 0, 0, 0] = -0.0
+    layer = L.MaxPool2D(2)
+    y = layer.forward(x)
+    dy = gen.standard_normal(y.shape).astype(dtype)
+    dx = layer.backward(dy)
+    want_y, saved = _forward([L.MaxPool2D(2)], [{}], x)
+    n, c, h, w = shape
+    want_dx = saved[0][1] * dy[:, :, :, None, :, None]  # mask * dy, then crop back
+    full = np.zeros(shape, dtype=dtype)
+    full[:, :, : (h // 2) * 2, : (w // 2) * 2] = want_dx.reshape(n, c, (h // 2) * 2, -1)
+    assert np.array_equal(_bits(y), _bits(want_y))
+    assert np.array_equal(_bits(dx), _bits(full))
+    assert dx.dtype == dtype
+
+
+@pytest.mark.parametrize("x_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dy_dtype", [np.float64, np.float32, np.int64])
+def test_relu_backward_equals_the_plain_formula_for_mixed_dtypes(x_dtype, dy_dtype):
+    gen = np.random.default_rng(1)
+    x = gen.standard_normal((4, 5)).astype(x_dtype)
+    x[0, :3] = [0.0, -0.0, np.finfo(x_dtype).tiny]
+    dy = (gen.standard_normal((4, 5)) * 3).astype(dy_dtype)
+    dy[1, 0] = -1 if dy_dtype == np.int64 else -0.0
+    relu = L.ReLU()
+    relu.forward(x)
+    got = relu.backward(dy)
+    as_float = dy.astype(np.float64) if dy_dtype == np.int64 else dy  # integers become float64
+    want = as_float * (x > 0).astype(x.dtype)
+    assert got.dtype == want.dtype
+    assert np.array_equal(_bits(got), _bits(want))
+
+
+def test_dense_with_a_replaced_bias_broadcasts_as_before():
+    layer = L.Dense(3, 2, rng=0, dtype=np.float32)
+    x = np.ones((4, 3), dtype=np.float32)
+    layer.params["b"] = np.array([0.5, 0.25])  # float64: the sum is promoted, as x @ W.T + b
+    y = layer.forward(x)
+    want = x @ layer.params["W"].T + layer.params["b"]
+    assert y.dtype == np.float64 and np.array_equal(y, want)
+    layer.params["b"] = np.float32(1.0)  # a scalar bias broadcasts
+    assert np.array_equal(layer.forward(x), x @ layer.params["W"].T + np.float32(1.0))
