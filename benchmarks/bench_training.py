@@ -25,7 +25,11 @@ are timed on its CPU backend with one thread.
 
 To measure an older version of the library (e.g. the commit before the float32 path),
 put its ``code/`` first on ``PYTHONPATH``; a library without the ``dtype`` argument is
-timed in float64 only.
+timed in float64 only. To compare two versions on a busy machine, ``--before DIR`` (the
+``code/`` directory of another version, e.g. ``mkdir /tmp/old && git archive <commit> code
+| tar -x -C /tmp/old`` gives ``/tmp/old/code``) imports that library as well and times
+the two alternately, repeat by repeat, so both see the same load: the table gets a
+``before`` column and the ratio ``now/before``.
 
 A second table times :func:`weightinit.compare.train_seeds` as the chapters call it, in
 CPU time per seed, with the per-seed loop (``stacked=False``) and with all seeds trained
@@ -37,11 +41,14 @@ accuracy after every epoch (``--quick``: 2 epochs). ``--seeds-only`` runs only t
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import inspect
 import itertools
 import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import weightinit
@@ -65,13 +72,29 @@ BATCH, MOMENTUM = 32, 0.9
 LR = {"small CNN": 0.05, "deep MLP": 0.001}
 MLP_SIZES = [64] + [128] * 29 + [10]
 HAS_DTYPE = "dtype" in inspect.signature(mlp).parameters
+BEFORE = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
 
 
-def build(name, dtype):
-    kwargs = {"dtype": dtype} if HAS_DTYPE else {}
+def import_before(code_dir):
+    """The library in ``code_dir/weightinit``, imported as the package ``weightinit_before``."""
+    pkg = Path(code_dir) / "weightinit"
+    spec = importlib.util.spec_from_file_location(
+        "weightinit_before", pkg / "__init__.py", submodule_search_locations=[str(pkg)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["weightinit_before"] = module
+    spec.loader.exec_module(module)
+    for sub in ("layers", "training"):
+        importlib.import_module(f"weightinit_before.{sub}")
+    return module
+
+
+def build(name, dtype, lib=None):
+    make_mlp, make_cnn = (lib.layers.mlp, lib.layers.small_cnn) if lib else (mlp, small_cnn)
+    kwargs = {"dtype": dtype} if "dtype" in inspect.signature(make_mlp).parameters else {}
     if name == "small CNN":
-        return small_cnn(weight_init="he_normal", rng=0, **kwargs)
-    return mlp(MLP_SIZES, weight_init="he_normal", rng=0, **kwargs)
+        return make_cnn(weight_init="he_normal", rng=0, **kwargs)
+    return make_mlp(MLP_SIZES, weight_init="he_normal", rng=0, **kwargs)
 
 
 def batches(n, steps, seed=0):
@@ -84,14 +107,15 @@ def batches(n, steps, seed=0):
     return out[:steps]
 
 
-def time_weightinit(name, X, y, idx):
-    net = build(name, X.dtype)
-    opt = SGD(net, lr=LR[name], momentum=MOMENTUM)
+def time_weightinit(name, X, y, idx, lib=None):
+    net = build(name, X.dtype, lib)
+    opt = (lib.training.SGD if lib else SGD)(net, lr=LR[name], momentum=MOMENTUM)
+    loss_fn = lib.layers.softmax_cross_entropy if lib else softmax_cross_entropy
 
     def run():
         for i in idx:
             out = net.forward(X[i])
-            loss, dout = softmax_cross_entropy(out, y[i])
+            loss, dout = loss_fn(out, y[i])
             net.backward(dout)
             opt.step()
         assert np.isfinite(loss), f"{name} diverged: the timing would be of NaNs"
@@ -137,14 +161,19 @@ def time_torch(name, X, y, idx):
     return run
 
 
-def steps_per_second(run, steps):
-    run()  # warm-up
-    times = []
+def steps_per_second(run, steps, *others):
+    """Median steps per second of ``run`` (and of each of ``others``, timed alternately)."""
+    runs = (run, *others)
+    for r in runs:
+        r()  # warm-up
+    times = [[] for _ in runs]
     for _ in range(REPEATS):
-        t0 = CLOCK()
-        run()
-        times.append(CLOCK() - t0)
-    return steps / float(np.median(times))
+        for r, t in zip(runs, times, strict=True):
+            t0 = CLOCK()
+            r()
+            t.append(CLOCK() - t0)
+    rates = [steps / float(np.median(t)) for t in times]
+    return rates if others else rates[0]
 
 
 SEED_RUNS = {  # name: (epochs, lr) of the chapters' runs
@@ -212,7 +241,12 @@ def main():
         f"{STEPS} steps\n"
     )
     digits = load_digits()
+    before = import_before(BEFORE) if BEFORE else None
+    if before:
+        print(f"before: weightinit from {before.__file__}, timed alternately with it")
     header = f"{'network':<11}{'dtype':<9}{'weightinit':>11}"
+    if before:
+        header += f"{'before':>9}{'now/before':>12}"
     if torch is not None:
         header += f"{'torch':>9}{'torch/weightinit':>18}"
     print(header)
@@ -224,7 +258,15 @@ def main():
             y = digits.y_train
             idx = batches(len(X), STEPS)
             row = f"{name:<11}{np.dtype(dtype).name:<9}"
-            if HAS_DTYPE or dtype == np.float64:
+            if before:
+                run, old = (
+                    time_weightinit(name, X, y, idx),
+                    time_weightinit(name, X, y, idx, before),
+                )
+                ours, theirs_before = steps_per_second(run, STEPS, old)
+                ratio = f"{ours / theirs_before:.2f}x"
+                row += f"{ours:>11.0f}{theirs_before:>9.0f}{ratio:>12}"
+            elif HAS_DTYPE or dtype == np.float64:
                 run = time_weightinit(name, X, y, idx)
                 assert run() == (dtype if HAS_DTYPE else np.float64)
                 ours = steps_per_second(run, STEPS)

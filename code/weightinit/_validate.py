@@ -100,7 +100,21 @@ def real_array(x, name: str, ndim: int | None = None, *, allow_empty: bool = Fal
                finite: bool = True, min_ndim: int = 0) -> np.ndarray:  # fmt: skip
     """``x`` as a real floating array; ``TypeError`` for non-numeric data, ``ValueError`` for
     a wrong number of dimensions, an empty array (unless ``allow_empty``) or NaN/inf
-    (when ``finite``)."""
+    (when ``finite``).
+
+    A floating ndarray of an allowed shape (what a network passes from layer to layer)
+    takes a fast path with the same checks; anything else, and every array that fails
+    a check, goes through the general path, which raises the error.
+    """
+    if (
+        type(x) is np.ndarray
+        and x.dtype.kind == "f"  # exactly the dtypes np.issubdtype(dtype, np.floating) accepts
+        and (ndim is None or x.ndim == ndim)
+        and x.ndim >= min_ndim
+        and (allow_empty or x.size)
+        and (not finite or np.isfinite(x).all())
+    ):
+        return x
     try:
         x = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
@@ -115,6 +129,6 @@ def real_array(x, name: str, ndim: int | None = None, *, allow_empty: bool = Fal
         raise ValueError(f"{name} must not be empty, got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
-    if finite and not np.all(np.isfinite(x)):
+    if finite and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return x

@@ -35,7 +35,7 @@ from .experiments import Summary, binomial_se, summarize
 from .initializers import as_generator
 from .layers import NonFiniteError, Sequential, softmax_cross_entropy
 from .stacked import train_stacked, why_not_stacked
-from .training import SGD, Adam, evaluate
+from .training import SGD, Adam, _finite, evaluate
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "seed_strip_plot", "summarize", "train_seeds"]
 
@@ -169,7 +169,7 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
                 net.backward(dout)
                 opt.step()
                 total += loss * len(idx)
-                if not all(np.all(np.isfinite(p)) for _, _, p, _ in net.parameters()):
+                if not _finite(net):  # as train() checks: every parameter finite
                     ok = False
                     break
             if not ok:

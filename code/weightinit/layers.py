@@ -241,12 +241,17 @@ class Dense(Layer):
             )
         self._x = x
         self._y_shape = (x.shape[0], self.out_features)
-        return x @ self.params["W"].T + self.params["b"]
+        y = x @ self.params["W"].T
+        b = self.params["b"]
+        if b.dtype == y.dtype and b.shape == y.shape[1:]:
+            y += b  # in place into the fresh product: the same sums as y + b, no new array
+            return y
+        return y + b  # a bias a user replaced by one of another dtype or shape
 
     def backward(self, dy):
         dy = self._check_dy(dy).astype(self.dtype, copy=False)
         self.grads["W"] = dy.T @ self._x
-        self.grads["b"] = dy.sum(axis=0)
+        self.grads["b"] = np.add.reduce(dy, axis=0)  # what dy.sum(axis=0) calls
         return dy @ self.params["W"]
 
     def __repr__(self):
@@ -399,6 +404,14 @@ class ReLU(_Activation):
 
     def _df(self):
         return (self._x > 0).astype(self._x.dtype)
+
+    def backward(self, dy):
+        dy = self._check_dy(dy)
+        if dy.dtype == self._x.dtype:
+            # the boolean mask is cast to 1.0/0.0 in dy's dtype inside the product: the same
+            # products as dy * _df(), without the intermediate array
+            return dy * (self._x > 0)
+        return dy * self._df()
 
 
 class LeakyReLU(_Activation):
@@ -571,12 +584,24 @@ class MaxPool2D(_Pool2D):
         y = blocks[:, :, :, 0, :, 0].copy()
         for i, j in itertools.product(range(s), range(s)):
             np.maximum(y, blocks[:, :, :, i, :, j], out=y)
-        self._mask = blocks == y[:, :, :, None, :, None]
+        # blocks == y[:, :, :, None, :, None], with y spread over its windows first: one
+        # long comparison instead of a broadcast one whose innermost loop has `size`
+        # entries (about twice as fast; the same booleans)
+        self._mask = blocks == _spread(y, s).reshape(blocks.shape)
         return y
 
     def backward(self, dy):
         dy = self._check_dy(dy)
-        return self._from_windows(self._mask * dy[:, :, :, None, :, None])
+        # mask * dy[:, :, :, None, :, None] (each entry dy * 1.0 or dy * 0.0), computed in
+        # place in dy spread over the windows: the same products, faster
+        g = _spread(dy, self.size)
+        g *= self._mask.reshape(g.shape)
+        return self._from_windows(g.reshape(self._mask.shape))
+
+
+def _spread(a, s: int) -> np.ndarray:
+    """``a`` (N, C, h, w) with every entry repeated over an ``s × s`` block: (N, C, h·s, w·s)."""
+    return np.repeat(np.repeat(a, s, axis=3), s, axis=2)
 
 
 # --------------------------------------------------------------------------- loss
@@ -608,7 +633,7 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
             f"labels must have shape ({logits.shape[0]},) to match logits {logits.shape}, "
             f"got {labels.shape}"
         )
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu" and not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
     k = logits.shape[1]
     if labels.size and (labels.min() < 0 or labels.max() >= k):
@@ -616,12 +641,14 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
             f"labels must lie in [0, {k}), got values in [{labels.min()}, {labels.max()}]"
         )
     n = logits.shape[0]
+    rows = np.arange(n)
     z = logits - logits.max(axis=1, keepdims=True)
     logsumexp = np.log(np.exp(z).sum(axis=1))
-    loss = float(np.mean(logsumexp - z[np.arange(n), labels]))
+    loss = float((logsumexp - z[rows, labels]).mean())
     grad = np.exp(z - logsumexp[:, None])
-    grad[np.arange(n), labels] -= 1.0
-    return loss, grad / n
+    grad[rows, labels] -= 1.0
+    grad /= n  # in place: the same quotients as grad / n
+    return loss, grad
 
 
 # --------------------------------------------------------------------------- network
@@ -651,15 +678,16 @@ class Sequential:
         outs = []
         inside, _NETWORK.inside = getattr(_NETWORK, "inside", False), True
         try:
-            for layer in self.layers:
-                with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            # one errstate for all the layers (entering it costs as much as a small layer)
+            with np.errstate(over="ignore", invalid="ignore"):  # the output is checked below
+                for layer in self.layers:
                     x = layer.forward(x, training)
-                if keep:
-                    outs.append(x)
+                    if keep:
+                        outs.append(x)
         finally:
             _NETWORK.inside = inside
         self.outputs = outs
-        if not np.all(np.isfinite(x)):
+        if not np.isfinite(x).all():
             raise NonFiniteError(
                 "the network output is not finite although the input x was: the activations "
                 "overflowed; inspect the statistics of the earlier layers"
@@ -675,9 +703,9 @@ class Sequential:
         dy = real_array(dy, "dy", allow_empty=True)
         inside, _NETWORK.inside = getattr(_NETWORK, "inside", False), True
         try:
-            for i in range(len(self.layers) - 1, -1, -1):
-                grads[i] = dy
-                with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):
+                for i in range(len(self.layers) - 1, -1, -1):
+                    grads[i] = dy
                     dy = self.layers[i].backward(dy)
         finally:
             _NETWORK.inside = inside
