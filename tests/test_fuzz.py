@@ -806,7 +806,7 @@ def _param_names(row: Row) -> set[str]:
 
 @pytest.fixture(scope="module", autouse=True)
 def _guards():
-    """Cap the address space (a runaway allocation fails fast) and trace allocations."""
+    """Cap the address space (a runaway allocation fails fast) and install the alarm."""
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     with open("/proc/self/status") as fh:
         vm_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmSize:"))
@@ -814,21 +814,26 @@ def _guards():
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    tracemalloc.start()
     old = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-        tracemalloc.stop()
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         plt.close("all")
 
 
 def _run(row: Row, kwargs: dict):
-    """Call with the time and memory guards; return ("ok", result) or ("raised", exc)."""
-    tracemalloc.reset_peak()
+    """Call with the time and memory guards; return ("ok", result) or ("raised", exc).
+
+    ``tracemalloc`` traces the call only, not Hypothesis's drawing: tracing slows every
+    Python allocation, and the first ``st.text()`` draw builds Hypothesis's Unicode
+    tables (about a million small objects, 2 s untraced, 55 s traced), which made
+    whichever row ran first take a minute on a fresh checkout (no ``.hypothesis/``
+    cache, as in CI).
+    """
+    tracemalloc.start()
     signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -843,8 +848,9 @@ def _run(row: Row, kwargs: dict):
         outcome = ("raised", exc)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
         plt.close("all")
-    _, peak = tracemalloc.get_traced_memory()
     assert peak <= MAX_BYTES, f"allocated {peak / 1024**3:.2f} GiB > limit: {kwargs!r:.400}"
     return outcome
 
