@@ -262,6 +262,15 @@ def test_huge_shapes_and_paddings_are_refused_before_allocating():
         make_spirals(10**6, n_classes=100)
 
 
+def test_huge_layers_name_their_size_arguments():
+    # the weight's size check used to report the initializer's "shape", which Dense and
+    # Conv2D do not have (found by the fuzz rows of residual_mlp / mup_mlp)
+    with pytest.raises(ValueError, match=r"^in_features × out_features asks for .* GiB"):
+        Dense(10**9, 8)
+    with pytest.raises(ValueError, match=r"^in_channels × out_channels × kernel_size asks"):
+        Conv2D(10**5, 10**5, 3)
+
+
 def test_huge_gain_blamed_on_gain_and_huge_slope_is_fine():
     with pytest.raises(ValueError, match=r"gain must be below 1e154"):
         I.glorot_uniform((3, 4), rng=0, gain=1e200)
