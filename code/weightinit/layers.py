@@ -823,6 +823,8 @@ def small_cnn(
         raise ValueError(
             f"image_size must be >= 2 (a 2x2 max-pool follows the convs), got {image_size}"
         )
+    n_classes = positive_int(n_classes, "n_classes")
+    check_bytes(c * size * size * n_classes, dtype.itemsize, "image_size", "classifier weight")
     layers += [MaxPool2D(2), Flatten()]
     layers.append(
         Dense(
