@@ -279,6 +279,22 @@ def test_huge_gain_blamed_on_gain_and_huge_slope_is_fine():
     assert wi.gain("leaky_relu", 1e200) == pytest.approx(math.sqrt(2) / 1e200)
 
 
+def test_small_cnn_names_n_classes_and_image_size():
+    # n_classes=7.0 was reported as "out_features must be a positive integer" (the
+    # classifier's Dense), a huge image_size as the Dense weight's "in_features"
+    with pytest.raises(TypeError, match=r"^n_classes must be a positive integer, got float"):
+        small_cnn(n_classes=7.0)
+    with pytest.raises(ValueError, match=r"^image_size asks for a classifier weight of"):
+        small_cnn(image_size=10**6)
+
+
+def test_tiny_gain_blamed_on_gain():
+    # gain² underflowed to 0 and the error blamed the internal "scale must be > 0"
+    with pytest.raises(ValueError, match=r"^gain must be above 1.5e-154"):
+        I.glorot_uniform((3, 4), rng=0, gain=1e-300)
+    assert np.all(I.glorot_normal((3, 4), rng=0, gain=1e-150) != 0)
+
+
 def test_small_cnn_names_the_channels_entry():
     with pytest.raises(ValueError, match=r"channels\[1\] must be a positive integer, got 0"):
         small_cnn(channels=(8, 0))
