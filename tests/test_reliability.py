@@ -262,6 +262,13 @@ def test_huge_shapes_and_paddings_are_refused_before_allocating():
         make_spirals(10**6, n_classes=100)
 
 
+def test_conv_counts_its_whole_working_set():
+    # each array under 2 GiB (0.85 GiB) but padded input + im2col + output = 2.55 GiB: the
+    # fuzz row of conv2d measured that peak; the check looked at the largest array only
+    with pytest.raises(ValueError, match=r"^padding asks for a working set .* of 2.5\d GiB"):
+        conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 1, 1)), padding=5336)
+
+
 def test_huge_layers_name_their_size_arguments():
     # the weight's size check used to report the initializer's "shape", which Dense and
     # Conv2D do not have (found by the fuzz rows of residual_mlp / mup_mlp)
