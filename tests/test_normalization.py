@@ -232,3 +232,11 @@ def test_norm_layers_check_dy():
             layer.backward(np.full((4, 3), np.nan))
         with pytest.raises(TypeError, match=r"^dy must be a real numeric array"):
             layer.backward(np.full((4, 3), "a"))
+
+
+def test_batchnorm_training_flag_must_be_a_bool():
+    # training=np.array([]) raised numpy's "truth value of an empty array is ambiguous"
+    with pytest.raises(TypeError, match=r"^training must be True or False"):
+        BatchNorm(3).forward(np.ones((4, 3)), training=np.array([]))
+    out = BatchNorm(3).forward(np.arange(12.0).reshape(4, 3), training=np.bool_(True))
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-12)

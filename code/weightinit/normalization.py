@@ -40,7 +40,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import positive_int, real
+from ._validate import boolean, positive_int, real
 from .layers import Layer, _check_array, _float_dtype
 
 __all__ = ["BatchNorm", "LayerNorm", "normalize_backward"]
@@ -188,6 +188,7 @@ class BatchNorm(Layer):
         return (0, 2, 3), (1, self.num_features, 1, 1)
 
     def forward(self, x, training=True):
+        training = boolean(training, "training")
         x = _check_array(x, "BatchNorm input", dtype=self.dtype)
         axes, bshape = self._axes_and_shape(x)
         if training:
