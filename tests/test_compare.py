@@ -183,3 +183,10 @@ def test_seed_strip_plot_names_bad_arguments(kwargs, exc, match):
     args = {"values": {"a": [0.5, 0.6]}, "families": {"a": "A"}, "title": "t", **kwargs}
     with pytest.raises(exc, match=match):
         compare.seed_strip_plot(**args)
+
+
+def test_seed_runs_summary_of_one_seed_names_seeds(spirals):
+    # it said "values must be at least two numbers" (summarize's argument)
+    runs = compare.train_seeds(_spiral_build, spirals, [0], epochs=1)
+    with pytest.raises(ValueError, match=r"^summary\(\) needs runs of at least two seeds"):
+        runs.summary()

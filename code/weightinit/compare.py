@@ -63,6 +63,11 @@ class SeedRuns:
     def summary(self) -> Summary:
         """:func:`summarize` of the final test accuracies, with the test set's binomial
         standard error (``n_test`` examples)."""
+        if len(self.seeds) < 2:
+            raise ValueError(
+                f"summary() needs runs of at least two seeds (an sd needs two), these runs "
+                f"have seeds={self.seeds!r}"
+            )
         return summarize(self.final_acc, n_test=self.n_test)
 
 
