@@ -1060,7 +1060,8 @@ def _lsuv_check(result, kw):
 
 
 def _lsuv_rows(sizes, target_var=1.0, orthonormal=True):
-    net = layers.mlp(sizes, rng=0)
+    # tanh: no dead unit, so no layer output of zero variance (which lsuv refuses)
+    net = layers.mlp(sizes, activation_name="tanh", rng=0)
     x = np.random.default_rng(1).normal(size=(8, sizes[0]))
     return lsuv.lsuv(net, x, target_var=target_var, orthonormal=orthonormal).rows()
 
@@ -1407,7 +1408,7 @@ TARGETS.update(
                 rng=SEED,
             ),
             lambda r, kw: isinstance(r, residual.ResidualProfile) and r.depth == 2,
-            names=("net",),
+            names=("net", "input"),  # a wrong x is reported by the net's first layer
         ),
         "residual.stream_second_moment": Row(
             residual.stream_second_moment,
