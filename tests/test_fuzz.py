@@ -572,6 +572,7 @@ TARGETS: dict[str, Row] = {
         ),
         max_examples=5,
         names=tuple(inspect.signature(training.train).parameters),
+        counts=("epochs",),
     ),
     # ---- data
     "data.Dataset": Row(
