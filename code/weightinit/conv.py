@@ -158,11 +158,16 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     p = _pair(padding, "padding", 0)
     d = _pair(dilation, "dilation", 1)
     out_hw = _output_hw(x_shape[2:], w_shape[2:], s, p, d)
-    # Refuse before allocating: the padded input and the im2col matrix (float64).
+    # Refuse before allocating: the padded input, the im2col matrix and the output
+    # (float64) are alive at the same time, so their sum is the call's working set.
     n, c, h, w = x_shape
     padded = n * c * (h + 2 * p[0]) * (w + 2 * p[1])
     cols = n * c * w_shape[2] * w_shape[3] * out_hw[0] * out_hw[1]
-    check_bytes(max(padded, cols), 8, "padding", "padded input or im2col matrix (for this x, w)")
+    out = n * w_shape[0] * out_hw[0] * out_hw[1]
+    check_bytes(
+        padded + cols + out, 8, "padding",
+        "working set (padded input + im2col matrix + output, for this x, w)",
+    )  # fmt: skip
     return s, p, d, out_hw
 
 

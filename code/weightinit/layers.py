@@ -46,7 +46,7 @@ from scipy.special import expit
 
 from . import conv as _conv
 from . import initializers as _init
-from ._validate import choice, positive_int, real_array
+from ._validate import check_bytes, choice, positive_int, real_array
 from .conv import conv2d_output_shape
 from .fans import LayoutWarning, check_shape
 
@@ -225,6 +225,7 @@ class Dense(Layer):
         self.dtype = _float_dtype(dtype)
         gen = _init.as_generator(rng)
         shape = (self.out_features, self.in_features)
+        check_bytes(math.prod(shape), self.dtype.itemsize, "in_features × out_features", "weight")
         self.params["W"] = _make_weight(
             weight_init, shape, gen, init_kwargs, "weight_init", self.dtype
         )
@@ -306,6 +307,10 @@ class Conv2D(Layer):
         self.dtype = _float_dtype(dtype)
         gen = _init.as_generator(rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        check_bytes(
+            math.prod(shape), self.dtype.itemsize, "in_channels × out_channels × kernel_size",
+            "weight",
+        )  # fmt: skip
         self.params["W"] = _make_weight(
             weight_init, shape, gen, init_kwargs, "weight_init", self.dtype
         )
@@ -846,6 +851,8 @@ def small_cnn(
         raise ValueError(
             f"image_size must be >= 2 (a 2x2 max-pool follows the convs), got {image_size}"
         )
+    n_classes = positive_int(n_classes, "n_classes")
+    check_bytes(c * size * size * n_classes, dtype.itemsize, "image_size", "classifier weight")
     layers += [MaxPool2D(2), Flatten()]
     layers.append(
         Dense(
