@@ -51,8 +51,10 @@ run when PyTorch is absent, or with ``--loops``.
 
 from __future__ import annotations
 
+import glob
 import os
 import platform
+import site
 import sys
 import time
 import tracemalloc
@@ -61,6 +63,31 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 from weightinit.conv import conv2d, conv2d_backward
 from weightinit.layers import Conv2D
+
+
+def _add_torch_venv():
+    """Make a separate virtualenv's PyTorch importable (``--torch-venv DIR`` or ``TORCH_VENV``).
+
+    PyTorch is never a project dependency: it lives in a virtualenv of its own. Its
+    site-packages directory is *appended* to ``sys.path``, so numpy, scipy and the library
+    still come from this interpreter's environment and only ``torch`` is taken from there.
+    """
+    venv = os.environ.get("TORCH_VENV")
+    if "--torch-venv" in sys.argv:
+        i = sys.argv.index("--torch-venv")
+        if i + 1 >= len(sys.argv):
+            sys.exit("--torch-venv needs a directory (a virtualenv with torch installed)")
+        venv = sys.argv[i + 1]
+    if not venv:
+        return
+    found = sorted(glob.glob(os.path.join(venv, "lib", "python*", "site-packages")))
+    if not found:
+        sys.exit(f"--torch-venv / TORCH_VENV: no lib/python*/site-packages in {venv!r}")
+    for path in found:
+        site.addsitedir(path)  # appended after this environment's own packages
+
+
+_add_torch_venv()
 
 try:  # optional comparison
     import torch
