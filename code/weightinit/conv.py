@@ -318,44 +318,86 @@ class _Workspace:
     ``cols`` (the im2col matrix, ``(C_in*kH*kW, row_len)``, zero margins), ``buf`` (the
     padded input, zero gaps) and ``dy`` (the output gradient in the ``(C_out, t)`` frame,
     zero junk entries). Only the entries that hold data are written, so a workspace that
-    is used again keeps its zeros: the padding is not rewritten at every step. (The
-    forward's output frame is a temporary: keeping it measured no faster.)
+    is used again keeps its zeros: the padding is not rewritten at every step. The
+    strided views into these arrays are made (and bounds-checked) once per workspace.
+    (The forward's output frame is a temporary: keeping it measured no faster.)
     """
 
     def __init__(self, plan: _Plan, dtype):
         self.plan, self.dtype = plan, np.dtype(dtype)
-        self._cols = self._buf = self._dy = None
+        self._memo = {}
+
+    def _get(self, name, make):
+        value = self._memo.get(name)
+        if value is None:
+            value = self._memo[name] = make()
+        return value
 
     def cols(self) -> np.ndarray:
-        if self._cols is None:
+        def make():
             pl = self.plan
             rows = pl.c_in * pl.kernel_hw[0] * pl.kernel_hw[1]
             cols = np.empty((rows, pl.row_len), self.dtype)
             cols[:, : pl.margin] = 0
             cols[:, pl.margin + pl.t :] = 0
-            self._cols = cols
-        return self._cols
+            return cols
+
+        return self._get("cols", make)
+
+    def cols_data(self) -> np.ndarray:
+        """The data part ``(C_in*kH*kW, t)`` of the matrix (rows ``row_len`` apart)."""
+        pl = self.plan
+        return self._get("cols_data", lambda: self.cols()[:, pl.margin : pl.margin + pl.t])
 
     def buf(self) -> np.ndarray:
-        if self._buf is None:
-            self._buf = np.zeros((self.plan.c_in, self.plan.buf_len), self.dtype)
-        return self._buf
+        pl = self.plan
+        return self._get("buf", lambda: np.zeros((pl.c_in, pl.buf_len), self.dtype))
 
     def dy(self) -> np.ndarray:
-        if self._dy is None:
-            self._dy = np.zeros((self.plan.c_out, self.plan.t), self.dtype)
-        return self._dy
+        pl = self.plan
+        return self._get("dy", lambda: np.zeros((pl.c_out, pl.t), self.dtype))
+
+    def x_slot(self) -> np.ndarray:
+        """Where ``x.transpose(1, 0, 2, 3)`` goes in the buffer, ``(C_in, N, H, W)``."""
+
+        def make():
+            pl = self.plan
+            (h, w), (hb, wb) = pl.in_hw, pl.buf_hw
+            inner = self.buf()[:, : pl.n * hb * wb].reshape(pl.c_in, pl.n, hb, wb)
+            return inner[:, :, pl.p[0] : pl.p[0] + h, pl.p[1] : pl.p[1] + w]
+
+        return self._get("x_slot", make)
+
+    def dy_slot(self) -> np.ndarray:
+        """Where ``dy.transpose(1, 0, 2, 3)`` goes in the frame, ``(C_out, N, H_out, W_out)``."""
+        return self._get("dy_slot", lambda: _frame(self.dy(), self.plan))
+
+    def im2col(self):
+        """``(destination, source, junk destinations)`` of the im2col copy."""
+
+        def make():
+            pl = self.plan
+            (kh, kw), (hb, wb), (ho, wo) = pl.kernel_hw, pl.buf_hw, pl.out_hw
+            data = self.cols_data().reshape(pl.c_in, kh, kw, pl.t)
+            tap = (pl.buf_len, pl.d[0] * wb, pl.d[1])
+            if pl.s == (1, 1):
+                return data, _view(self.buf(), 0, (pl.c_in, kh, kw, pl.t), (*tap, 1)), ()
+            dst = data.reshape(pl.c_in, kh, kw, pl.n, *pl.frame_hw)
+            steps = (*tap, hb * wb, pl.s[0] * wb, pl.s[1])
+            src = _view(self.buf(), 0, (pl.c_in, kh, kw, pl.n, ho, wo), steps)
+            return dst[..., :ho, :wo], src, (dst[..., ho:, :], dst[..., :ho, wo:])
+
+        return self._get("im2col", make)
+
+    def gather(self):
+        """The strided views of the input gradient's gather (:func:`_input_gradient`)."""
+        return self._get("gather", lambda: _gather_views(self.cols(), self.plan))
 
 
 def _frame(a: np.ndarray, plan: _Plan) -> np.ndarray:
     """The valid part of a ``(rows, t)`` frame as ``(rows, N, H_out, W_out)``."""
     pl = plan
     return a.reshape(a.shape[0], pl.n, *pl.frame_hw)[:, :, : pl.out_hw[0], : pl.out_hw[1]]
-
-
-def _cols_view(cols: np.ndarray, plan: _Plan) -> np.ndarray:
-    """The data part ``(C_in*kH*kW, t)`` of the im2col matrix (rows ``row_len`` apart)."""
-    return cols[:, plan.margin : plan.margin + plan.t]
 
 
 def _view(a: np.ndarray, offset: int, shape, steps) -> np.ndarray:
@@ -390,24 +432,12 @@ def _im2col(x: np.ndarray, plan: _Plan, ws: _Workspace) -> np.ndarray:
     slice of the buffer, otherwise one run of ``W_out`` entries per output row (and the
     junk entries are zeroed, so that no stale value meets the zero output gradient).
     """
-    pl = plan
-    (kh, kw), (hb, wb), (ho, wo) = pl.kernel_hw, pl.buf_hw, pl.out_hw
-    buf = ws.buf()
-    h, w = pl.in_hw
-    inner = buf[:, : pl.n * hb * wb].reshape(pl.c_in, pl.n, hb, wb)
-    np.copyto(inner[:, :, pl.p[0] : pl.p[0] + h, pl.p[1] : pl.p[1] + w], x.transpose(1, 0, 2, 3))
-    cols = ws.cols()
-    data = _cols_view(cols, pl).reshape(pl.c_in, kh, kw, pl.t)
-    tap = (pl.buf_len, pl.d[0] * wb, pl.d[1])
-    if pl.s == (1, 1):
-        np.copyto(data, _view(buf, 0, (pl.c_in, kh, kw, pl.t), (*tap, 1)))
-    else:
-        dst = data.reshape(pl.c_in, kh, kw, pl.n, *pl.frame_hw)
-        steps = (*tap, hb * wb, pl.s[0] * wb, pl.s[1])
-        np.copyto(dst[..., :ho, :wo], _view(buf, 0, (pl.c_in, kh, kw, pl.n, ho, wo), steps))
-        dst[..., ho:, :] = 0
-        dst[..., :ho, wo:] = 0
-    return _cols_view(cols, pl)
+    np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
+    dst, src, junk = ws.im2col()
+    np.copyto(dst, src)
+    for part in junk:
+        part.fill(0)
+    return ws.cols_data()
 
 
 def _forward(x, w, b, plan: _Plan, ws: _Workspace) -> np.ndarray:
@@ -435,24 +465,70 @@ def _backward(dy, w, plan: _Plan, ws: _Workspace):
     every im2col entry, written over the matrix, which is not needed any more -- and one
     gather (:func:`_input_gradient`). The matrix is overwritten: it serves one backward.
     """
-    pl = plan
     db = dy.sum(axis=(0, 2, 3))
+    np.copyto(ws.dy_slot(), dy.transpose(1, 0, 2, 3))
     dyf = ws.dy()
-    np.copyto(_frame(dyf, pl), dy.transpose(1, 0, 2, 3))
-    cols = _cols_view(ws.cols(), pl)
-    w_mat = w.reshape(pl.c_out, -1)
-    # OpenBLAS's sgemm is faster on these shapes with the long dimension in the middle;
-    # its dgemm prefers the other order (measured on the benchmark shapes)
+    cols = ws.cols_data()
+    # OpenBLAS's sgemm was faster on these shapes with the long dimension in the middle
+    # (SkylakeX kernel); its dgemm prefers the other order (measured on the benchmark shapes)
     if dy.dtype == np.float32:
         dw = np.ascontiguousarray(np.matmul(cols, dyf.T).T)
     else:
         dw = np.matmul(dyf, cols.T)
-    np.matmul(w_mat.T, dyf, out=cols)  # d(cols), junk columns zero
-    return _input_gradient(ws.cols(), pl), dw.reshape(w.shape), db
+    np.matmul(w.reshape(plan.c_out, -1).T, dyf, out=cols)  # d(cols), junk columns zero
+    return _input_gradient(ws, plan), dw.reshape(w.shape), db
 
 
-def _input_gradient(dcols: np.ndarray, plan: _Plan) -> np.ndarray:
-    """``dx`` from the gradient of the im2col entries: a gather, no loop over the taps.
+def _gather_views(dcols: np.ndarray, plan: _Plan):
+    """For :func:`_input_gradient`: ``[(slices of dx, strided view of dcols or None)]``.
+
+    At stride 1 a single ``(C_in, t, kH, kW)`` view whose sum over the taps is the
+    gradient of the whole buffer (``slices`` is then ``None``).
+    """
+    pl = plan
+    (h, w), (kh, kw), (hf, r) = pl.in_hw, pl.kernel_hw, pl.frame_hw
+    big = dcols.shape[1]  # row_len
+    if pl.s == (1, 1):
+        # buffer geometry = frame geometry: pixel u of the buffer gets d(cols) entry
+        # u - (p*d_h*W_b + q*d_w) of row (c, p, q); one reduction over whole channels
+        shape = (pl.c_in, pl.t, kh, kw)
+        steps = (kh * kw * big, 1, kw * big - pl.d[0] * r, big - pl.d[1])
+        return [(None, _view(dcols, pl.margin, shape, steps))]
+    axes = []
+    for size, k, si, pi, di in zip((h, w), (kh, kw), pl.s, pl.p, pl.d, strict=True):
+        g = math.gcd(si, di)
+        classes = []
+        for res in range(si):
+            first = (res - pi) % si  # first unpadded index with (index + p) % s == res
+            if first >= size:
+                continue
+            taps = [tap for tap in range(k) if (tap * di) % si == res]
+            # (slice of dx, count, first tap, taps, tap step, index step per tap,
+            #  output index of the first pixel through the first tap)
+            count = len(range(first, size, si))
+            where = slice(first, None, si)
+            if taps:
+                start = (first + pi - taps[0] * di) // si
+                classes.append((where, count, taps[0], len(taps), si // g, di // g, start))
+            else:
+                classes.append((where, count, 0, 0, 0, 0, 0))
+        axes.append(classes)
+    views = []
+    for sh, ch, ph0, nh, th, dh, ih in axes[0]:
+        for sw, cw, pw0, nw, tw, dw_, jw in axes[1]:
+            where = (slice(None), slice(None), sh, sw)
+            if nh == 0 or nw == 0:  # no tap reaches these pixels
+                views.append((where, None))
+                continue
+            base = (ph0 * kw + pw0) * big + pl.margin + ih * r + jw
+            shape = (pl.n, pl.c_in, ch, cw, nh, nw)
+            steps = (hf * r, kh * kw * big, r, 1, th * kw * big - dh * r, tw * big - dw_)
+            views.append((where, _view(dcols, base, shape, steps)))
+    return views
+
+
+def _input_gradient(ws: _Workspace, plan: _Plan) -> np.ndarray:
+    """``dx`` from the gradient of the im2col entries (in ``ws.cols()``): a gather.
 
     Input pixel ``(a, b)`` (padded coordinates) received ``x``'s value in every im2col
     entry ``(c, p, q; n, i, j)`` with ``a = i*s_h + p*d_h`` and ``b = j*s_w + q*d_w``;
@@ -463,48 +539,21 @@ def _input_gradient(dcols: np.ndarray, plan: _Plan) -> np.ndarray:
     ``np.add.reduce`` over its two tap axes writes those pixels of ``dx``. At stride 1
     there is one class: the whole gradient is one reduction. Entries outside
     ``0 <= i < H_out``, ``0 <= j < W_out`` land on the frame's junk pixels or the row
-    margins, which are zero (:func:`_make_plan`).
+    margins, which are zero (:func:`_make_plan`). No Python loop over the taps.
     """
     pl = plan
-    (h, w), (kh, kw), (hf, r) = pl.in_hw, pl.kernel_hw, pl.frame_hw
-    big = dcols.shape[1]  # row_len
+    (h, w), views = pl.in_hw, ws.gather()
     if pl.s == (1, 1):
-        # buffer geometry = frame geometry: pixel u of the buffer gets d(cols) entry
-        # u - (p*d_h*W_b + q*d_w) of row (c, p, q); one reduction over whole channels
-        shape = (pl.c_in, pl.t, kh, kw)
-        steps = (kh * kw * big, 1, kw * big - pl.d[0] * r, big - pl.d[1])
-        dxf = np.add.reduce(_view(dcols, pl.margin, shape, steps), axis=(2, 3))
-        dxf = dxf.reshape(pl.c_in, pl.n, hf, r)[:, :, pl.p[0] : pl.p[0] + h, pl.p[1] : pl.p[1] + w]
+        dxf = np.add.reduce(views[0][1], axis=(2, 3))  # the whole padded buffer
+        dxf = dxf.reshape(pl.c_in, pl.n, *pl.frame_hw)
+        dxf = dxf[:, :, pl.p[0] : pl.p[0] + h, pl.p[1] : pl.p[1] + w]
         return np.ascontiguousarray(dxf.transpose(1, 0, 2, 3))
-    dx = np.empty((pl.n, pl.c_in, h, w), dtype=dcols.dtype)
-    axes = []
-    for size, k, si, pi, di in zip((h, w), (kh, kw), pl.s, pl.p, pl.d, strict=True):
-        g = math.gcd(si, di)
-        classes = []
-        for res in range(si):
-            first = (res - pi) % si  # first unpadded index with (index + p) % s == res
-            if first >= size:
-                continue
-            taps = [tap for tap in range(k) if (tap * di) % si == res]
-            # (first unpadded index, count, first tap, taps, tap step, index step per tap,
-            #  output index of the first pixel through the first tap)
-            count = len(range(first, size, si))
-            if taps:
-                start = (first + pi - taps[0] * di) // si
-                classes.append((first, count, taps[0], len(taps), si // g, di // g, start))
-            else:
-                classes.append((first, count, 0, 0, 0, 0, 0))
-        axes.append(classes)
-    for fh, ch, ph0, nh, th, dh, ih in axes[0]:
-        for fw, cw, pw0, nw, tw, dw_, jw in axes[1]:
-            out = dx[:, :, fh :: pl.s[0], fw :: pl.s[1]]
-            if nh == 0 or nw == 0:  # no tap reaches these pixels
-                out[...] = 0
-                continue
-            base = (ph0 * kw + pw0) * big + pl.margin + ih * r + jw
-            shape = (pl.n, pl.c_in, ch, cw, nh, nw)
-            steps = (hf * r, kh * kw * big, r, 1, th * kw * big - dh * r, tw * big - dw_)
-            np.add.reduce(_view(dcols, base, shape, steps), axis=(4, 5), out=out)
+    dx = np.empty((pl.n, pl.c_in, h, w), dtype=ws.dtype)
+    for where, view in views:
+        if view is None:
+            dx[where] = 0
+        else:
+            np.add.reduce(view, axis=(4, 5), out=dx[where])
     return dx
 
 
