@@ -8,11 +8,14 @@ shares no code path with the library.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from gradcheck import numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from weightinit import conv as conv_module
 from weightinit.conv import conv2d, conv2d_backward, conv2d_output_shape
 
 # ---------------------------------------------------------------------------
@@ -317,6 +320,40 @@ def test_backward_matches_loop_reference_explicit(case, dtype):
         assert g.dtype == dtype
         scale = max(1.0, float(np.abs(r).max()))
         np.testing.assert_allclose(g, r, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("case", BACKWARD_CASES.values(), ids=BACKWARD_CASES.keys())
+def test_image_by_image_chunks_match_the_loop_reference(case, monkeypatch):
+    # large problems run the passes in chunks of whole images (conv._CHUNK_BYTES); force
+    # one image per chunk on these small ones (batch 3) so that every geometry goes
+    # through chunk boundaries
+    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", 1)
+    _, c_in, c_out, h, wd, kh, kw, stride, padding, dilation = case
+    rng = np.random.default_rng(5)
+    x, w, b = _random_problem(rng, 3, c_in, c_out, h, wd, kh, kw)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation}
+    y = conv2d(x, w, b, **kwargs)
+    np.testing.assert_allclose(
+        y, loop_conv2d(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12
+    )
+    dy = rng.standard_normal(y.shape)
+    got = conv2d_backward(dy, x, w, **kwargs)
+    want = loop_conv2d_backward(dy, x, w, stride, padding, dilation)
+    for g, r in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
+
+
+def test_chunks_are_balanced_whole_images():
+    plan = conv_module._geometry((64, 16, 28, 28), (32, 16, 3, 3), 1, 1, 1)
+    chunks = conv_module._chunks(plan, 4)
+    assert len(chunks) > 1  # this benchmark shape is chunked at the default size
+    sizes = [n1 - n0 for n0, n1, _ in chunks]
+    assert sum(sizes) == 64 and max(sizes) - min(sizes) <= 1
+    assert chunks[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+    tn = plan.frame_hw[0] * plan.frame_hw[1]
+    assert all(sl == slice(n0 * tn, n1 * tn) for n0, n1, sl in chunks)
+    small = conv_module._geometry((2, 3, 5, 5), (4, 3, 3, 3), 1, 1, 1)
+    assert len(conv_module._chunks(small, 8)) == 1
 
 
 def test_pixels_no_tap_reaches_get_exactly_zero_gradient():
