@@ -41,7 +41,7 @@ Python loop over the kernel taps.
   so the sum over all taps and pixels is a single :func:`numpy.add.reduce` (a
   "gather"; no scatter-add per tap). With a stride ``s > 1`` the pixels split into
   ``s_h*s_w`` residue classes, each one strided view and one reduction
-  (:func:`_input_gradient`).
+  (:func:`_gather_views`).
 
 Large problems go through these steps in chunks of whole images of about 2 MiB of the
 im2col matrix (``_CHUNK_BYTES``): each GEMM then reads what the copy before it has just
@@ -275,7 +275,7 @@ def _make_plan(x_shape, w_shape, s, p, d, out_hw) -> _Plan:
     output ``(n, i, j)`` is column ``t = (n*H_f + i)*R + j`` of the GEMMs, with
     ``H_f >= H_out`` rows of ``R >= W_out`` entries per image; the extra ("junk") rows and
     columns are computed and thrown away by the forward pass, and their output gradient is
-    zero. They are sized so that the input gradient's gather (:func:`_input_gradient`) can
+    zero. They are sized so that the input gradient's gather (:func:`_gather_views`) can
     step a kernel's extent below row or column 0 of an image and land on zeros:
     ``R >= W_out + (taps reaching before column 0)`` and ``R`` above the last column a
     real input pixel maps to (likewise for the rows).
@@ -397,7 +397,7 @@ class _Workspace:
         return self._get("im2col", make)
 
     def gather(self):
-        """The strided views of the input gradient's gather (:func:`_input_gradient`)."""
+        """The strided views of the input gradient's gather (:func:`_gather_views`)."""
         return self._get("gather", lambda: _gather_views(self.cols(), self.plan))
 
 
@@ -478,46 +478,47 @@ def _im2col(x: np.ndarray, plan: _Plan, ws: _Workspace, chunk=None) -> np.ndarra
 def _forward(x, w, b, plan: _Plan, ws: _Workspace) -> np.ndarray:
     """Forward pass on validated arrays of one dtype; leaves the im2col matrix in ``ws``.
 
-    One GEMM ``(C_out, C_in*kH*kW) @ (C_in*kH*kW, t)`` into the frame, then one pass that
-    takes the valid pixels to ``(N, C_out, H_out, W_out)`` and adds the bias.
+    Per chunk of images: the im2col copy, one GEMM ``(C_out, C_in*kH*kW) @ (C_in*kH*kW,
+    frame columns)``, and one pass that takes the valid pixels to
+    ``(N, C_out, H_out, W_out)`` and adds the bias.
     """
+    pl = plan
+    (hf, r), (ho, wo) = pl.frame_hw, pl.out_hw
     np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
     cols = ws.cols_data()
-    w_mat = w.reshape(plan.c_out, -1)
-    yf = np.empty((plan.c_out, plan.t), dtype=x.dtype)  # temporary: as fast as a kept one
-    for chunk in _chunks(plan, x.itemsize):
-        _im2col(x, plan, ws, chunk)
-        np.matmul(w_mat, cols[:, chunk[2]], out=yf[:, chunk[2]])
-    out = np.empty((plan.n, plan.c_out, *plan.out_hw), dtype=x.dtype)
-    y = _frame(yf, plan).transpose(1, 0, 2, 3)
-    if b is None:
-        np.copyto(out, y)
-    else:
-        np.add(y, b[None, :, None, None], out=out)
+    w_mat = w.reshape(pl.c_out, -1)
+    out = np.empty((pl.n, pl.c_out, ho, wo), dtype=x.dtype)
+    for chunk in _chunks(pl, x.itemsize):
+        n0, n1, sl = chunk
+        _im2col(x, pl, ws, chunk)
+        yf = np.matmul(w_mat, cols[:, sl])
+        y = yf.reshape(pl.c_out, n1 - n0, hf, r)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
+        if b is None:
+            np.copyto(out[n0:n1], y)
+        else:
+            np.add(y, b[None, :, None, None], out=out[n0:n1])
     return out
 
 
 def _backward(dy, w, plan: _Plan, ws: _Workspace):
     """Backward pass on validated arrays of one dtype, from the im2col matrix in ``ws``.
 
-    ``db`` is a sum; ``dw`` one GEMM of the output gradient (in the frame, zero on the
-    junk pixels) with the im2col matrix; ``dx`` one GEMM ``w^T @ dy`` -- the gradient of
-    every im2col entry, written over the matrix, which is not needed any more -- and one
-    gather (:func:`_input_gradient`). The matrix is overwritten: it serves one backward.
+    ``db`` is a sum. Per chunk of images: ``dw`` one GEMM of the output gradient (in the
+    frame, zero on the junk pixels) with the im2col matrix, summed over the chunks; ``dx``
+    one GEMM ``w^T @ dy`` -- the gradient of every im2col entry, written over the matrix,
+    which is not needed any more -- and the gather of :func:`_gather_views`. The matrix
+    is overwritten: it serves one backward.
     """
     pl = plan
+    (h, wd), (hf, r) = pl.in_hw, pl.frame_hw
     db = dy.sum(axis=(0, 2, 3))
-    np.copyto(ws.dy_slot(), dy.transpose(1, 0, 2, 3))
-    dyf = ws.dy()
-    cols = ws.cols_data()
+    dyf, dy_slot, cols = ws.dy(), ws.dy_slot(), ws.cols_data()
     w_t = w.reshape(pl.c_out, -1).T
-    (h, wd), views = pl.in_hw, ws.gather()
-    if pl.s == (1, 1):
-        dxf = np.empty((pl.c_in, pl.t), dtype=dy.dtype)
-    else:
-        dx = np.empty((pl.n, pl.c_in, h, wd), dtype=dy.dtype)
+    views = ws.gather()
+    dx = np.empty((pl.n, pl.c_in, h, wd), dtype=dy.dtype)
     dw = None
     for n0, n1, sl in _chunks(pl, dy.itemsize):
+        np.copyto(dy_slot[:, n0:n1], dy[n0:n1].transpose(1, 0, 2, 3))
         # OpenBLAS's sgemm was faster on these shapes with the long dimension in the
         # middle (SkylakeX kernel); its dgemm prefers the other order
         if dy.dtype == np.float32:
@@ -526,26 +527,39 @@ def _backward(dy, w, plan: _Plan, ws: _Workspace):
             part = np.matmul(dyf[:, sl], cols[:, sl].T)
         dw = np.ascontiguousarray(part) if dw is None else np.add(dw, part, out=dw)
         np.matmul(w_t, dyf[:, sl], out=cols[:, sl])  # d(cols), junk columns zero
-        if pl.s == (1, 1):
-            np.add.reduce(views[0][1][:, sl], axis=(2, 3), out=dxf[:, sl])
+        if pl.s == (1, 1):  # the gradient of the chunk's part of the padded buffer
+            dxf = np.add.reduce(views[0][1][:, sl], axis=(2, 3))
+            dxf = dxf.reshape(pl.c_in, n1 - n0, hf, r)
+            dxf = dxf[:, :, pl.p[0] : pl.p[0] + h, pl.p[1] : pl.p[1] + wd]
+            np.copyto(dx[n0:n1], dxf.transpose(1, 0, 2, 3))
         else:
             for where, view in views:
                 if view is None:
                     dx[n0:n1][where] = 0
                 else:
                     np.add.reduce(view[n0:n1], axis=(4, 5), out=dx[n0:n1][where])
-    if pl.s == (1, 1):
-        dxf = dxf.reshape(pl.c_in, pl.n, *pl.frame_hw)
-        dxf = dxf[:, :, pl.p[0] : pl.p[0] + h, pl.p[1] : pl.p[1] + wd]
-        dx = np.ascontiguousarray(dxf.transpose(1, 0, 2, 3))
     return dx, dw.reshape(w.shape), db
 
 
 def _gather_views(dcols: np.ndarray, plan: _Plan):
-    """For :func:`_input_gradient`: ``[(slices of dx, strided view of dcols or None)]``.
+    """The input gradient's gather: ``[(slices of dx, strided view of dcols or None)]``.
 
-    At stride 1 a single ``(C_in, t, kH, kW)`` view whose sum over the taps is the
-    gradient of the whole buffer (``slices`` is then ``None``).
+    Input pixel ``(a, b)`` (padded coordinates) received ``x``'s value in every im2col
+    entry ``(c, p, q; n, i, j)`` with ``a = i*s_h + p*d_h`` and ``b = j*s_w + q*d_w``;
+    its gradient is the sum of those entries' gradients (``dcols``, the matrix after
+    :func:`_backward`'s second GEMM). For the pixels with ``a`` in one residue class
+    modulo ``s_h`` (and ``b`` modulo ``s_w``), the contributing taps ``p`` form an
+    arithmetic progression and ``i`` falls by a fixed step from one to the next, so the
+    entries to add up are one strided view ``(N, C_in, rows, columns, taps_h, taps_w)``
+    of ``dcols``, and one ``np.add.reduce`` over its two tap axes writes those pixels of
+    ``dx`` (``dx[slices]``); a class no tap reaches gets zeros (view ``None``). Entries
+    outside ``0 <= i < H_out``, ``0 <= j < W_out`` land on the frame's junk pixels or the
+    row margins, which are zero (:func:`_make_plan`). No Python loop over the taps.
+
+    At stride 1 there is one class, and the buffer has the frame's geometry: buffer
+    entry ``u`` gets entry ``u - p*d_h*R - q*d_w`` of row ``(c, p, q)``, a single
+    ``(C_in, t, kH, kW)`` view whose sum over the taps is the gradient of the whole padded
+    buffer, long contiguous runs (``slices`` is then ``None``; the padding is cut after).
     """
     pl = plan
     (h, w), (kh, kw), (hf, r) = pl.in_hw, pl.kernel_hw, pl.frame_hw
