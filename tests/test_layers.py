@@ -285,10 +285,16 @@ def test_unsupported_dtypes_are_rejected(dtype):
 
 
 # --------------------------------------------------------------------------- Conv2D's cache
-def test_conv_layer_reuses_its_im2col_matrix_exactly():
+@pytest.mark.parametrize("chunk_bytes", [None, 1], ids=["default chunks", "one image per chunk"])
+def test_conv_layer_reuses_its_im2col_matrix_exactly(chunk_bytes, monkeypatch):
     # the layer keeps the forward's im2col matrix (and its memory) for backward; every
-    # result must equal the stateless functions, whatever the batch sizes and the order
+    # result must equal the stateless functions (checked against loops in test_conv.py),
+    # whatever the batch sizes, the order and the chunks the passes work through
+    from weightinit import conv as conv_module
     from weightinit.conv import conv2d, conv2d_backward
+
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
 
     rng = np.random.default_rng(4)
     for stride in (1, 2):  # the two ways of building the matrix

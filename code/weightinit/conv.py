@@ -379,22 +379,23 @@ class _Workspace:
         """Where ``dy.transpose(1, 0, 2, 3)`` goes in the frame, ``(C_out, N, H_out, W_out)``."""
         return self._get("dy_slot", lambda: _frame(self.dy(), self.plan))
 
-    def im2col(self):
-        """``(destination, source, junk destinations)`` of the im2col copy."""
+    def im2col_source(self) -> np.ndarray:
+        """The receptive fields as a strided view of the buffer.
+
+        ``(C_in, kH, kW, t)`` at stride 1 (all frame columns, each a contiguous run),
+        ``(C_in, kH, kW, N, H_out, W_out)`` otherwise (the valid outputs only).
+        """
 
         def make():
             pl = self.plan
             (kh, kw), (hb, wb), (ho, wo) = pl.kernel_hw, pl.buf_hw, pl.out_hw
-            data = self.cols_data().reshape(pl.c_in, kh, kw, pl.t)
             tap = (pl.buf_len, pl.d[0] * wb, pl.d[1])
             if pl.s == (1, 1):
-                return data, _view(self.buf(), 0, (pl.c_in, kh, kw, pl.t), (*tap, 1)), ()
-            dst = data.reshape(pl.c_in, kh, kw, pl.n, *pl.frame_hw)
+                return _view(self.buf(), 0, (pl.c_in, kh, kw, pl.t), (*tap, 1))
             steps = (*tap, hb * wb, pl.s[0] * wb, pl.s[1])
-            src = _view(self.buf(), 0, (pl.c_in, kh, kw, pl.n, ho, wo), steps)
-            return dst[..., :ho, :wo], src, (dst[..., ho:, :], dst[..., :ho, wo:])
+            return _view(self.buf(), 0, (pl.c_in, kh, kw, pl.n, ho, wo), steps)
 
-        return self._get("im2col", make)
+        return self._get("im2col_source", make)
 
     def gather(self):
         """The strided views of the input gradient's gather (:func:`_gather_views`)."""
@@ -449,49 +450,63 @@ def _chunks(plan: _Plan, itemsize: int):
     return [(n0, n1, slice(n0 * tn, n1 * tn)) for n0, n1 in itertools.pairwise(bounds)]
 
 
-def _im2col(x: np.ndarray, plan: _Plan, ws: _Workspace, chunk=None) -> np.ndarray:
+def _fill_cols(dst: np.ndarray, ws: _Workspace, n0: int, n1: int) -> None:
+    """Copy the im2col columns of images ``n0:n1`` into ``dst`` (``(C_in*kH*kW, cols)``).
+
+    At stride 1 each row is a single contiguous slice of the buffer; otherwise one run
+    of ``W_out`` entries per output row, and the junk entries are zeroed (no stale value
+    meets the zero output gradient).
+    """
+    pl = ws.plan
+    (kh, kw), (hf, r), (ho, wo) = pl.kernel_hw, pl.frame_hw, pl.out_hw
+    src = ws.im2col_source()
+    tn = hf * r
+    dst = np.reshape(dst, (pl.c_in, kh, kw, (n1 - n0) * tn), copy=False)  # a view
+    if pl.s == (1, 1):
+        np.copyto(dst, src[..., n0 * tn : n1 * tn])
+        return
+    dst = np.reshape(dst, (pl.c_in, kh, kw, n1 - n0, hf, r), copy=False)
+    np.copyto(dst[..., :ho, :wo], src[:, :, :, n0:n1])
+    dst[..., ho:, :] = 0
+    dst[..., :ho, wo:] = 0
+
+
+def _im2col(x: np.ndarray, plan: _Plan, ws: _Workspace) -> np.ndarray:
     """Fill ``ws.cols()`` with the receptive fields of ``x``; return its data part.
 
     Rows ``(c, p, q)`` line up with ``w.reshape(C_out, -1)``; column ``t`` is output pixel
     ``t`` of the frame. Two copies: ``x`` into the padded buffer, then the buffer into
-    the matrix through one strided view -- at stride 1 each row is a single contiguous
-    slice of the buffer, otherwise one run of ``W_out`` entries per output row (and the
-    junk entries are zeroed, so that no stale value meets the zero output gradient).
-    ``chunk``: ``(n0, n1, frame slice)``, only the columns of images ``n0:n1``, and ``x``
-    is then already in the buffer.
+    the matrix through one strided view (:func:`_fill_cols`).
     """
-    dst, src, junk = ws.im2col()
-    if chunk is None:
-        np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
-        np.copyto(dst, src)
-        for part in junk:
-            part.fill(0)
-    elif plan.s == (1, 1):
-        np.copyto(dst[..., chunk[2]], src[..., chunk[2]])
-    else:
-        np.copyto(dst[:, :, :, chunk[0] : chunk[1]], src[:, :, :, chunk[0] : chunk[1]])
-        for part in junk:
-            part[:, :, :, chunk[0] : chunk[1]].fill(0)
+    np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
+    _fill_cols(ws.cols_data(), ws, 0, plan.n)
     return ws.cols_data()
 
 
-def _forward(x, w, b, plan: _Plan, ws: _Workspace) -> np.ndarray:
-    """Forward pass on validated arrays of one dtype; leaves the im2col matrix in ``ws``.
+def _forward(x, w, b, plan: _Plan, ws: _Workspace, keep: bool = True) -> np.ndarray:
+    """Forward pass on validated arrays of one dtype.
 
     Per chunk of images: the im2col copy, one GEMM ``(C_out, C_in*kH*kW) @ (C_in*kH*kW,
     frame columns)``, and one pass that takes the valid pixels to
-    ``(N, C_out, H_out, W_out)`` and adds the bias.
+    ``(N, C_out, H_out, W_out)`` and adds the bias. ``keep``: build the whole im2col
+    matrix in ``ws`` (for a backward pass); otherwise only a chunk-sized one, reused
+    from chunk to chunk.
     """
     pl = plan
     (hf, r), (ho, wo) = pl.frame_hw, pl.out_hw
     np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
-    cols = ws.cols_data()
+    chunks = _chunks(pl, x.itemsize)
+    if keep:
+        cols = ws.cols_data()
+    else:
+        longest = max(n1 - n0 for n0, n1, _ in chunks) * hf * r
+        scratch = np.empty((pl.c_in * pl.kernel_hw[0] * pl.kernel_hw[1], longest), x.dtype)
     w_mat = w.reshape(pl.c_out, -1)
     out = np.empty((pl.n, pl.c_out, ho, wo), dtype=x.dtype)
-    for chunk in _chunks(pl, x.itemsize):
-        n0, n1, sl = chunk
-        _im2col(x, pl, ws, chunk)
-        yf = np.matmul(w_mat, cols[:, sl])
+    for n0, n1, sl in chunks:
+        part = cols[:, sl] if keep else scratch[:, : (n1 - n0) * hf * r]
+        _fill_cols(part, ws, n0, n1)
+        yf = np.matmul(w_mat, part)
         y = yf.reshape(pl.c_out, n1 - n0, hf, r)[:, :, :ho, :wo].transpose(1, 0, 2, 3)
         if b is None:
             np.copyto(out[n0:n1], y)
@@ -670,7 +685,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1) -> np.ndarray:
     w = w.astype(dtype, copy=False)
     if b is not None:
         b = b.astype(dtype, copy=False)
-    return _forward(x, w, b, plan, _Workspace(plan, dtype))
+    return _forward(x, w, b, plan, _Workspace(plan, dtype), keep=False)
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1):

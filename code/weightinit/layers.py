@@ -271,7 +271,8 @@ class Conv2D(Layer):
     ``dtype`` (float64 or float32) is the parameters' precision; inputs and output
     gradients are cast to it. ``forward(x, training=True)`` keeps the im2col matrix of
     ``x`` for ``backward``, which does not rebuild it; ``training=False`` keeps only
-    ``x``, and a ``backward`` after it rebuilds the matrix. In training, the layer keeps
+    ``x`` (and builds the matrix a chunk of images at a time, in bounded memory), and a
+    ``backward`` after it rebuilds the matrix. In training, the layer keeps
     its working arrays -- the matrix (``C_in·kh·kw`` times the input's size, roughly),
     the padded input and two output-sized frames -- for the next step with the same input
     shape (the last two shapes are kept, so a smaller last batch of an epoch does not
@@ -348,10 +349,14 @@ class Conv2D(Layer):
             )
         plan = self._plan(x.shape)
         self._x, self._cols_ready = x, False
-        # training: the matrix stays in the layer's workspace for backward; otherwise the
-        # arrays are temporary and the layer keeps only x
-        ws = self._workspace(plan) if training else _conv._Workspace(plan, self.dtype)
-        y = _conv._forward(x, w, self.params["b"], plan, ws)
+        # training: the matrix stays in the layer's workspace for backward; otherwise only
+        # a chunk of it is built at a time, and the layer keeps only x (and uses the
+        # padded-input buffer of a workspace it already has)
+        if training:
+            ws = self._workspace(plan)
+        else:
+            ws = self._workspaces.get((plan, self.dtype)) or _conv._Workspace(plan, self.dtype)
+        y = _conv._forward(x, w, self.params["b"], plan, ws, keep=training)
         self._cols_ready = training
         self._y_shape = y.shape
         return y
