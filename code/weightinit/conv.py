@@ -471,18 +471,6 @@ def _fill_cols(dst: np.ndarray, ws: _Workspace, n0: int, n1: int) -> None:
     dst[..., :ho, wo:] = 0
 
 
-def _im2col(x: np.ndarray, plan: _Plan, ws: _Workspace) -> np.ndarray:
-    """Fill ``ws.cols()`` with the receptive fields of ``x``; return its data part.
-
-    Rows ``(c, p, q)`` line up with ``w.reshape(C_out, -1)``; column ``t`` is output pixel
-    ``t`` of the frame. Two copies: ``x`` into the padded buffer, then the buffer into
-    the matrix through one strided view (:func:`_fill_cols`).
-    """
-    np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
-    _fill_cols(ws.cols_data(), ws, 0, plan.n)
-    return ws.cols_data()
-
-
 def _forward(x, w, b, plan: _Plan, ws: _Workspace, keep: bool = True) -> np.ndarray:
     """Forward pass on validated arrays of one dtype.
 
@@ -515,14 +503,16 @@ def _forward(x, w, b, plan: _Plan, ws: _Workspace, keep: bool = True) -> np.ndar
     return out
 
 
-def _backward(dy, w, plan: _Plan, ws: _Workspace):
+def _backward(dy, w, plan: _Plan, ws: _Workspace, x=None):
     """Backward pass on validated arrays of one dtype, from the im2col matrix in ``ws``.
 
     ``db`` is a sum. Per chunk of images: ``dw`` one GEMM of the output gradient (in the
     frame, zero on the junk pixels) with the im2col matrix, summed over the chunks; ``dx``
     one GEMM ``w^T @ dy`` -- the gradient of every im2col entry, written over the matrix,
     which is not needed any more -- and the gather of :func:`_gather_views`. The matrix
-    is overwritten: it serves one backward.
+    is overwritten: it serves one backward. With ``x`` the matrix is built here, chunk by
+    chunk (for a forward pass that kept none): each chunk's GEMMs then read it from the
+    cache.
     """
     pl = plan
     (h, wd), (hf, r) = pl.in_hw, pl.frame_hw
@@ -532,7 +522,11 @@ def _backward(dy, w, plan: _Plan, ws: _Workspace):
     views = ws.gather()
     dx = np.empty((pl.n, pl.c_in, h, wd), dtype=dy.dtype)
     dw = None
+    if x is not None:
+        np.copyto(ws.x_slot(), x.transpose(1, 0, 2, 3))
     for n0, n1, sl in _chunks(pl, dy.itemsize):
+        if x is not None:
+            _fill_cols(cols[:, sl], ws, n0, n1)
         np.copyto(dy_slot[:, n0:n1], dy[n0:n1].transpose(1, 0, 2, 3))
         # OpenBLAS's sgemm was faster on these shapes with the long dimension in the
         # middle on its SkylakeX kernel, its dgemm with the other order; on its Haswell
@@ -748,6 +742,4 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1):
     dtype = _compute_dtype(dy, x, w)
     dy = dy.astype(dtype, copy=False)
     w = w.astype(dtype, copy=False)
-    ws = _Workspace(plan, dtype)
-    _im2col(x.astype(dtype, copy=False), plan, ws)
-    return _backward(dy, w, plan, ws)
+    return _backward(dy, w, plan, _Workspace(plan, dtype), x=x.astype(dtype, copy=False))

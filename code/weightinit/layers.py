@@ -368,12 +368,12 @@ class Conv2D(Layer):
         if dy.shape != expected:
             raise ValueError(f"Conv2D output gradient must have shape {expected}, got {dy.shape}")
         ws = self._workspace(plan)
-        if not self._cols_ready:  # forward(training=False), or a second backward: rebuild
-            _conv._im2col(self._x, plan, ws)
+        # forward(training=False), or a second backward: _backward rebuilds the matrix
+        rebuild = None if self._cols_ready else self._x
         # _backward overwrites the matrix (it is the workspace of d(cols)): it serves one
         # backward only
         self._cols_ready = False
-        dx, dw, db = _conv._backward(dy, self.params["W"], plan, ws)
+        dx, dw, db = _conv._backward(dy, self.params["W"], plan, ws, x=rebuild)
         self.grads["W"], self.grads["b"] = dw, db
         return dx
 
