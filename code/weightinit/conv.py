@@ -33,7 +33,9 @@ Python loop over the kernel taps.
 * **weight gradient**: one GEMM of the output gradient (in the frame) with ``cols``.
   :class:`weightinit.layers.Conv2D` keeps ``cols`` from its forward pass, so
   training builds the matrix once per step; :func:`conv2d_backward`, which is
-  stateless, rebuilds it.
+  stateless, builds it inside the backward pass. A forward pass that keeps nothing
+  (:func:`conv2d`, ``Conv2D.forward(training=False)``) builds one chunk of it at a
+  time.
 * **input gradient**: one GEMM ``w_mat^T @ dy`` gives the gradient of every entry of
   ``cols`` (written over ``cols``, which is not needed any more); each input pixel's
   gradient is the sum of the entries it was copied to. At stride 1 those are entries
@@ -45,9 +47,10 @@ Python loop over the kernel taps.
 
 Large problems go through these steps in chunks of whole images of about 2 MiB of the
 im2col matrix (``_CHUNK_BYTES``): each GEMM then reads what the copy before it has just
-written while it is still in the cache (5-15 % faster on the larger benchmark shapes).
-The chunks are a loop over images, not over taps; the weight gradient adds up one small
-``(C_out, C_in*kH*kW)`` product per chunk.
+written while it is still in the cache (5-15 % faster on the larger benchmark shapes),
+and the output, output-gradient and input-gradient passes need no full-size
+temporaries. The chunks are a loop over images, not over taps; the weight gradient adds
+up one small ``(C_out, C_in*kH*kW)`` product per chunk.
 
 This beat the alternative for the input gradient -- a transposed convolution, im2col
 of the padded output gradient and one GEMM with the flipped kernel -- by 1.3-2.5x on
