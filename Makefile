@@ -49,7 +49,7 @@ notebooks: setup
 # browser_tests/vendor), poppler-utils; screenshots of every page in _build/screenshots/.
 browser: setup _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
-	$(BIN)/pytest browser_tests
+	$(BIN)/pytest $(XDIST) --screenshots browser_tests
 
 # A PDF of the whole book for handouts: every page of the built site printed by headless
 # Chromium and joined with pdfunite (solutions left out, code and tables wrapped).
