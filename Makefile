@@ -46,7 +46,8 @@ notebooks: setup
 
 # Browser test of the built site and of the handout PDF (builds them first if there are
 # none): headless Debian Chromium driven by Playwright, axe-core (vendored in
-# browser_tests/vendor), poppler-utils; screenshots of every page in _build/screenshots/.
+# browser_tests/vendor), poppler-utils; full-page screenshots of every page at both
+# screen sizes in _build/screenshots/ (--screenshots: costly, so `make test` takes none).
 browser: setup _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
 	$(BIN)/pytest $(XDIST) --screenshots browser_tests

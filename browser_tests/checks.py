@@ -312,7 +312,11 @@ class PageRun:
         try:
             yield
         except AssertionError as exc:
-            self.failures.append(f"[{name}] {exc}")
+            # every assert of this module says what is wrong (pytest does not rewrite
+            # them: its explanation would repeat the message)
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            message = str(exc) or f"assertion failed: {where.line} ({where.name}:{where.lineno})"
+            self.failures.append(f"[{name}] {message}")
         except Exception as exc:  # a timeout, or a bug of the check: say where
             tb = "".join(traceback.format_exception(exc, limit=-4)).rstrip()
             self.failures.append(f"[{name}] {type(exc).__name__}: {exc}\n{tb}")
@@ -320,7 +324,7 @@ class PageRun:
         new = console_errors(self.page)[before:]
         if new:
             self.failures.append(
-                f"[{name}] JavaScript/network errors on the page:\n  " + "\n  ".join(new)
+                f"[{name}] JavaScript/network errors on the page:\n" + "\n".join(new)
             )
 
     def report(self) -> str:
@@ -486,7 +490,9 @@ def check_reader_buttons(run: PageRun) -> None:
     assert logo.count() >= 1, "no logo" + (" shown" if run.laptop else "")
     assert logo.first.evaluate("img => img.naturalWidth") > 0, "the logo did not load"
     icon = page.locator('link[rel="icon"]')
-    assert icon.count() == 1, "no favicon"
+    assert icon.count() == 1, (
+        f"{icon.count()} favicon links, not one" if icon.count() else "no favicon"
+    )
     if run.laptop:
         status = page.request.get(urljoin(page.url, icon.get_attribute("href"))).status
         assert status == 200, f"the favicon gives HTTP {status}"
@@ -499,7 +505,9 @@ def check_student_download(run: PageRun) -> None:
     assert secret, f"{expected.source.name}: a chapter has exercises with solutions"
     solved = page.locator("a.wi-download-solved")
     student = page.locator("a.wi-download-student")
-    assert solved.count() == 1 and student.count() == 1, "no student/solved download links"
+    assert solved.count() == 1 and student.count() == 1, (
+        f"{solved.count()} solved and {student.count()} student notebook links, not one each"
+    )
     assert solved.is_visible() and student.is_visible(), "the download links are not shown"
     if not run.laptop:
         return  # the same files as at 1366 px
@@ -581,9 +589,8 @@ def check_hidden_solutions(run: PageRun) -> None:
         button.scroll_into_view_if_needed()
         button.click()
         content.wait_for(state="visible", timeout=5_000)
-        assert button.get_attribute("aria-expanded") == "true", (
-            f"dropdown {i + 1}: aria-expanded is not 'true' once open"
-        )
+        expanded = button.get_attribute("aria-expanded")
+        assert expanded == "true", f"dropdown {i + 1}: aria-expanded is {expanded!r} once open"
 
     folded = body.locator("details.hide")
     assert folded.count() >= expected.hidden_cells, (
@@ -629,7 +636,9 @@ def check_explorer(run: PageRun) -> None:
     selects = box.locator("select")
     labels = [s.evaluate("s => s.parentElement.firstChild.textContent.trim()")
               for s in selects.all()]  # fmt: skip
-    assert {"initializer", "activation", "width"} <= set(labels), labels
+    assert {"initializer", "activation", "width"} <= set(labels), (
+        f"the explorer's controls are {labels}: no initializer, activation or width"
+    )
     pg.select_option(".wi-explorer label:has-text('activation') select", "tanh")
     second = state()
     assert second[0] != first[0] and second[1] != first[1], "activation change: same chart"

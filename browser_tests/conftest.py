@@ -25,13 +25,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-# checks.py holds the checks of the pages (test_pages_*.py): pytest's assertion messages
-pytest.register_assert_rewrite("checks")
-
-import yaml  # noqa: E402
-from book_pages import Page, read_book  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+import yaml
+from book_pages import Page, read_book
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the book whose _toc.yml and sources say what the pages must show (default: this one;
