@@ -27,7 +27,7 @@ from checks import (
     settle,
     text_pattern,
 )
-from conftest import BOOK_DIR
+from conftest import BOOK_DIR, VIEWPORTS
 
 # Sphinx's searchtools.js writes "Search finished, found N page(s)..." once it has shown
 # every result; each result's snippet (p.context) comes from a fetch of its page.
@@ -71,8 +71,6 @@ def test_search(page, base_url, screenshot_dir):
 
 def test_search_page_axe(new_page, base_url):
     """axe-core on the search page with its results, at both screen sizes."""
-    from conftest import VIEWPORTS
-
     for size, (width, height) in VIEWPORTS.items():
         page = new_page(width, height)
         page.goto(base_url + "search.html?q=variance", wait_until="load")
