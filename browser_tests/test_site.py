@@ -29,14 +29,23 @@ from checks import (
 )
 from conftest import BOOK_DIR, VIEWPORTS
 
-# Sphinx's searchtools.js writes "Search finished, found N page(s)..." once it has shown
-# every result; each result's snippet (p.context) comes from a fetch of its page.
+# Sphinx's searchtools.js writes "Search finished, found N page(s)..." (or "Your search
+# did not match any documents...") once it has listed every result; each result's
+# snippet (p.context) then comes from a fetch of its page.
 SEARCH_DONE_JS = """() => {
     const status = document.querySelector('#search-results .search-summary');
-    if (!status || !/Search finished/.test(status.textContent)) return false;
-    const items = [...document.querySelectorAll('#search-results ul.search li')];
-    return items.length > 0 && items.every(li => li.querySelector('p.context, span'));
+    if (!status || !/Search finished|did not match/.test(status.textContent)) return false;
+    return [...document.querySelectorAll('#search-results ul.search li')]
+        .every(li => li.querySelector('p.context, span'));
 }"""
+
+
+def search(page, base_url, word: str) -> None:
+    response = page.goto(base_url + f"search.html?q={word}", wait_until="load")
+    assert response.status == 200, f"search.html: HTTP {response.status}"
+    page.wait_for_function(SEARCH_DONE_JS, timeout=30_000)
+    found = page.locator("#search-results ul.search li").count()
+    assert found, f"the search for {word!r} found nothing"
 
 
 def assert_no_console_errors(page, since: float) -> None:
@@ -49,9 +58,7 @@ def assert_no_console_errors(page, since: float) -> None:
 
 def test_search(page, base_url, screenshot_dir):
     """The built-in search finds a word of the intro and links to pages of the book."""
-    response = page.goto(base_url + "search.html?q=variance", wait_until="load")
-    assert response.status == 200
-    page.wait_for_function(SEARCH_DONE_JS, timeout=30_000)
+    search(page, base_url, "variance")
     settled = time.monotonic()
     results = page.locator("#search-results ul.search li a")
     hrefs = {urljoin(page.url, a.get_attribute("href")).split("?")[0].split("#")[0]
@@ -73,8 +80,7 @@ def test_search_page_axe(new_page, base_url):
     """axe-core on the search page with its results, at both screen sizes."""
     for size, (width, height) in VIEWPORTS.items():
         page = new_page(width, height)
-        page.goto(base_url + "search.html?q=variance", wait_until="load")
-        page.wait_for_function(SEARCH_DONE_JS, timeout=30_000)
+        search(page, base_url, "variance")
         found = run_axe(page)
         assert not found, f"axe-core violations at {size}:\n  " + "\n  ".join(found)
 
