@@ -41,6 +41,13 @@ inputs are cast to a weighted layer's dtype, as in :mod:`weightinit.layers`). An
 else (BatchNorm, residual blocks, a frozen-layer subclass, a layer whose methods were
 replaced on the instance) is reported by :func:`why_not_stacked`.
 
+Frozen layers (``layer.trainable = False``, see :class:`~weightinit.layers.Layer`) are
+honoured as by the optimizers of :mod:`weightinit.training`: their parameters are not
+updated, and they pass the gradient on to the layers below. The engine also skips the
+work nobody uses: no weight gradients for a frozen layer, and no backward pass at all
+below the lowest trainable layer (the loop computes both and throws them away, so the
+records are the same).
+
 Divergence, per seed
 --------------------
 As in ``train``: a seed whose network output is not finite (the activations overflowed,
@@ -117,10 +124,10 @@ def _signature(layer) -> tuple:
     kind = type(layer)
     params = tuple((k, v.shape, v.dtype.str) for k, v in layer.params.items())
     if kind is Dense:
-        return (kind, params, layer.dtype.str)
+        return (kind, params, layer.dtype.str, layer.trainable)
     if kind is Conv2D:
         geometry = (_pair(layer.stride), _pair(layer.padding), _pair(layer.dilation))
-        return (kind, params, layer.dtype.str, layer.kernel_size, geometry)
+        return (kind, params, layer.dtype.str, layer.trainable, layer.kernel_size, geometry)
     if kind is LeakyReLU:
         return (kind, layer.negative_slope)
     if kind in (MaxPool2D, AvgPool2D):
@@ -184,6 +191,8 @@ def why_not_stacked(nets) -> str | None:
             return f"nets[{k}] has forward/backward replaced on the instance"
         if not any("W" in layer.params for layer in net.layers):
             return f"nets[{k}] has no weighted layer (nothing to train)"
+        if not any("W" in layer.params and layer.trainable for layer in net.layers):
+            return f"nets[{k}] has no trainable weighted layer (all are frozen: nothing to train)"
     for i, layer in enumerate(nets[0].layers):
         problem = _layer_problem(layer, i)
         if problem:
@@ -238,11 +247,17 @@ class _Weighted(_Stacked):
         self.dtype = layers[0].dtype
         self.params = {k: np.stack([lay.params[k] for lay in layers]) for k in ("W", "b")}
         self.grads: dict[str, np.ndarray] = {}
-        self.need_dx = True  # False for the first weighted layer: nothing uses its dx
+        self.trainable = layers[0].trainable  # False: frozen, dx only, no weight gradients
+        self.need_dx = True  # False for the lowest trainable layer: nothing uses its dx
+        #: per seed, whether every parameter is finite (checked once for a frozen layer:
+        #: its parameters never change)
+        self.finite = np.array([all(np.isfinite(p).all() for p in lay.params.values())
+                                for lay in layers])  # fmt: skip
 
     def keep(self, rows) -> None:
         self.params = {k: v[rows] for k, v in self.params.items()}
         self.grads = {}
+        self.finite = self.finite[rows]
 
     def _grad_buffer(self, name, shape):
         """The array the gradient ``name`` is written into (reused from step to step; the
@@ -264,6 +279,8 @@ class _SDense(_Weighted):
 
     def backward(self, dy):
         w, x = self.params["W"], self._x
+        if not self.trainable:
+            return np.matmul(dy, w)
         np.matmul(dy.transpose(0, 2, 1), x, out=self._grad_buffer("W", w.shape))
         np.sum(dy, axis=1, out=self._grad_buffer("b", self.params["b"].shape))
         return np.matmul(dy, w) if self.need_dx else None
@@ -304,6 +321,8 @@ class _SConv(_Weighted):
         return np.stack(ys)
 
     def backward(self, dy):
+        if not self.trainable:  # frozen: the input gradient only (never the lowest layer)
+            return np.stack([conv.backward(dy[k]) for k, conv in enumerate(self.convs)])
         gw = self._grad_buffer("W", self.params["W"].shape)
         gb = self._grad_buffer("b", self.params["b"].shape)
         dxs = []
@@ -459,7 +478,9 @@ class _StackedNet:
     def __init__(self, nets, probe):
         self.layers = [_stack_layer([net.layers[i] for net in nets])
                        for i in range(len(nets[0].layers))]  # fmt: skip
-        self.first = next(i for i, lay in enumerate(self.layers) if lay.weighted)
+        # the backward pass stops at the lowest trainable layer (below it, nothing to update)
+        self.first = next(i for i, lay in enumerate(self.layers)
+                          if lay.weighted and lay.trainable)  # fmt: skip
         self.layers[self.first].need_dx = False
         #: elements per example and seed of the largest array of a forward pass
         self.per_example = 1
@@ -484,10 +505,13 @@ class _StackedNet:
         still finite."""
         opt.begin_step()
         ok = np.ones(len(dy), dtype=bool)
+        for layer in self.layers:
+            if layer.weighted and not layer.trainable:
+                ok &= layer.finite  # what the loop's check of every parameter sees
         for i in range(len(self.layers) - 1, self.first - 1, -1):
             layer = self.layers[i]
             dy = layer.backward(dy)
-            if layer.weighted:
+            if layer.weighted and layer.trainable:
                 for name in ("W", "b"):
                     p = layer.params[name]
                     opt.update((i, name), name, p, layer.grads[name])
