@@ -96,6 +96,7 @@ from .layers import (
     Sequential,
     Sigmoid,
     Tanh,
+    _spread,
     softmax_cross_entropy,
 )
 from .pooling import AvgPool2D
@@ -432,8 +433,9 @@ class _SPool(_Stacked):
             y = blocks[:, :, :, 0, :, 0].copy()
             for i, j in itertools.product(range(s), range(s)):
                 np.maximum(y, blocks[:, :, :, i, :, j], out=y)
-            if keep:
-                self._mask = blocks == y[:, :, :, None, :, None]
+            if keep:  # blocks == y[:, :, :, None, :, None], by one contiguous comparison
+                # with y spread over its windows (as MaxPool2D does: the same booleans)
+                self._mask = blocks == _spread(y, s).reshape(blocks.shape)
         if keep:
             self._shape = x.shape
         return y.reshape(*front, c, ho, wo)
@@ -445,8 +447,11 @@ class _SPool(_Stacked):
         s = self.size
         if self.average:
             g = np.broadcast_to(dy4[:, :, :, None, :, None] / (s * s), (n, c, ho, s, wo, s))
-        else:
-            g = self._mask * dy4[:, :, :, None, :, None]
+        else:  # mask * dy[:, :, :, None, :, None], in dy spread over the windows (the
+            # same products, as MaxPool2D.backward computes them)
+            g = _spread(dy4, s)
+            g *= self._mask.reshape(g.shape)
+            g = g.reshape(self._mask.shape)
         h, w = shape[-2:]
         if (ho * s, wo * s) == (h, w):
             return g.reshape(shape)
