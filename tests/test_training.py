@@ -421,3 +421,60 @@ def test_every_epoch_false_still_reports_an_overflow_at_initialization(digits):
                    digits.X_test.reshape(-1, 64), digits.y_test, 10)  # fmt: skip
     h = train(net, flat, epochs=2, rng=0, profile=False, every_epoch=False)
     assert h.diverged and h.diverged_at_step == 0 and h.step_loss == []
+
+
+# --------------------------------------------------------------------------- BLAS threads
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_training_runs_with_one_blas_thread_and_restores_the_setting(digits):
+    """The training functions limit BLAS to one thread while they run (a multi-threaded
+    product may round differently, so the records would depend on the thread count)."""
+    from threadpoolctl import threadpool_limits
+    from weightinit import compare, stacked
+
+    seen = []
+
+    class Probe(Identity):
+        def forward(self, x, training=True):
+            seen.append(_blas_threads())
+            return super().forward(x, training)
+
+    small = digits.subset(64)
+
+    def build(seed):
+        net = small_cnn(channels=(2, 2), rng=seed)
+        net.layers.insert(0, Probe())
+        return net
+
+    with threadpool_limits(2, user_api="blas"):
+        outside = _blas_threads()
+        train(build(0), small, epochs=1, profile=False)
+        evaluate(build(0), small.X_test, small.y_test)
+        compare.train_seeds(build, small, [0, 1], epochs=1, stacked=False)
+        assert _blas_threads() == outside  # restored
+        nets = [small_cnn(channels=(2, 2), rng=s, dtype=np.float32) for s in (0, 1)]
+        before = _blas_threads()
+        stacked.train_stacked(nets, small, [0, 1], epochs=1)
+        assert _blas_threads() == before
+    assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("stacked_engine", [False, True])
+def test_float32_records_are_the_same_with_one_or_two_blas_threads(digits, stacked_engine):
+    from threadpoolctl import threadpool_limits
+    from weightinit.experiments import train_seeds
+
+    def build(seed):
+        return small_cnn(weight_init="he_normal", rng=seed, dtype=np.float32)
+
+    runs = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            runs.append(train_seeds(build, digits, [0, 1], epochs=2, profile=False,
+                                    stacked=stacked_engine))  # fmt: skip
+    for a, b in zip(*(r.histories for r in runs), strict=True):
+        assert a.step_loss == b.step_loss and a.test_acc == b.test_acc

@@ -79,6 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from ._blas import one_blas_thread
 from ._validate import boolean, choice, positive_int
 from .data import Dataset
 from .initializers import as_generator
@@ -700,6 +701,7 @@ def _check_output(nets, data) -> None:
         return
 
 
+@one_blas_thread
 def train_stacked(nets, data: Dataset, seeds, *, epochs: int, batch_size: int = 32,
                   lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0,
                   optimizer: str = "sgd", betas=(0.9, 0.999), eps: float = 1e-8,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._blas import one_blas_thread
 from ._validate import boolean, choice, positive_int, real, real_array
 from .data import Dataset
 from .initializers import as_generator
@@ -162,6 +163,7 @@ class History:
         return self.test_acc[-1]
 
 
+@one_blas_thread
 def evaluate(net: Sequential, X, y, batch_size: int = 512) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``net`` on ``(X, y)``.
 
@@ -195,6 +197,7 @@ def _finite(net: Sequential) -> bool:
     return all(np.isfinite(p).all() for _, _, p, _ in net.parameters())
 
 
+@one_blas_thread
 def train(
     net: Sequential,
     data: Dataset,
@@ -239,6 +242,13 @@ def train(
     every_epoch : bool
         Record before training and after every epoch (the default); ``False`` records
         only after the last epoch (one entry per list).
+
+    Notes
+    -----
+    Training runs with one BLAS thread, so that the records do not depend on
+    ``OPENBLAS_NUM_THREADS`` (a multi-threaded matrix product may round differently);
+    :func:`evaluate`, :func:`weightinit.stacked.train_stacked` and the ``train_seeds``
+    functions do the same.
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
