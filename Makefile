@@ -46,10 +46,11 @@ notebooks: setup
 
 # Browser test of the built site and of the handout PDF (builds them first if there are
 # none): headless Debian Chromium driven by Playwright, axe-core (vendored in
-# browser_tests/vendor), poppler-utils; screenshots of every page in _build/screenshots/.
+# browser_tests/vendor), poppler-utils; full-page screenshots of every page at both
+# screen sizes in _build/screenshots/ (--screenshots: costly, so `make test` takes none).
 browser: setup _build/html/index.html _build/pdf/book.pdf
 	bash scripts/install_browser.sh
-	$(BIN)/pytest browser_tests
+	$(BIN)/pytest $(XDIST) --screenshots browser_tests
 
 # A PDF of the whole book for handouts: every page of the built site printed by headless
 # Chromium and joined with pdfunite (solutions left out, code and tables wrapped).

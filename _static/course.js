@@ -4,7 +4,8 @@
 // column (course.css). When one really overflows, this marks it: class "wi-scrolls"
 // (scroll shadows), a keyboard stop (tabindex=0, role=region) whose accessible name
 // ends in "(scrolls sideways)", and a visible hint under it. Re-checked after MathJax
-// has typeset the page and whenever the window is resized.
+// has typeset the page (then <html data-wi-mathjax-marked="1">, what the browser test
+// waits for) and whenever the window is resized.
 (function () {
   "use strict";
   var SELECTOR = [
@@ -83,11 +84,16 @@
     timer = setTimeout(markAll, 150);
   }
 
+  function afterMathJax() {
+    markAll();
+    document.documentElement.dataset.wiMathjaxMarked = "1";
+  }
+
   function start() {
     markAll();
     window.addEventListener("resize", later);
     if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
-      window.MathJax.startup.promise.then(markAll);
+      window.MathJax.startup.promise.then(afterMathJax);
     } else {
       // MathJax loads after this script on some pages: wait for it a little
       var tries = 0;
@@ -95,7 +101,7 @@
         tries += 1;
         if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
           clearInterval(poll);
-          window.MathJax.startup.promise.then(markAll);
+          window.MathJax.startup.promise.then(afterMathJax);
         } else if (tries > 50) {
           clearInterval(poll);
         }

@@ -2,7 +2,17 @@
 
 Run with ``make bench`` or ``python benchmarks/bench_conv.py`` (``--quick``: fewer
 repeats; ``--loops``: also time the loop baselines when PyTorch is installed;
-``--cpu-time``: measure CPU time instead of wall time, on a machine busy with other work).
+``--cpu-time``: measure CPU time instead of wall time, on a machine busy with other work;
+``--torch-venv DIR``, or the environment variable ``TORCH_VENV=DIR``: import PyTorch from
+the separate virtualenv ``DIR``, e.g. one made with ``python3 -m venv /tmp/torchvenv &&
+/tmp/torchvenv/bin/pip install torch numpy``. PyTorch is never a project dependency: only
+its site-packages directory is appended to ``sys.path``, numpy and the library still come
+from the project's environment).
+
+The library's two timings and PyTorch's alternate run by run (not one candidate's 15
+runs, then the next one's), so that a load that drifts while the benchmark runs hits all
+of them alike; ``layer/torch`` is the median (and interquartile range) of the ratios
+within a round.
 
 For each of the five shapes of issue 10 (3x3 kernels, stride 1, "same" padding), in
 float32 and float64, one thread (numpy's BLAS and PyTorch both limited to one), it
@@ -51,8 +61,10 @@ run when PyTorch is absent, or with ``--loops``.
 
 from __future__ import annotations
 
+import glob
 import os
 import platform
+import site
 import sys
 import time
 import tracemalloc
@@ -61,6 +73,31 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 from weightinit.conv import conv2d, conv2d_backward
 from weightinit.layers import Conv2D
+
+
+def _add_torch_venv():
+    """Make a separate virtualenv's PyTorch importable (``--torch-venv DIR`` or ``TORCH_VENV``).
+
+    PyTorch is never a project dependency: it lives in a virtualenv of its own. Its
+    site-packages directory is *appended* to ``sys.path``, so numpy, scipy and the library
+    still come from this interpreter's environment and only ``torch`` is taken from there.
+    """
+    venv = os.environ.get("TORCH_VENV")
+    if "--torch-venv" in sys.argv:
+        i = sys.argv.index("--torch-venv")
+        if i + 1 >= len(sys.argv):
+            sys.exit("--torch-venv needs a directory (a virtualenv with torch installed)")
+        venv = sys.argv[i + 1]
+    if not venv:
+        return
+    found = sorted(glob.glob(os.path.join(venv, "lib", "python*", "site-packages")))
+    if not found:
+        sys.exit(f"--torch-venv / TORCH_VENV: no lib/python*/site-packages in {venv!r}")
+    for path in found:
+        site.addsitedir(path)  # appended after this environment's own packages
+
+
+_add_torch_venv()
 
 try:  # optional comparison
     import torch
@@ -209,6 +246,24 @@ def median_time(fn, repeats):
     return float(np.median(times))
 
 
+def interleaved_times(fns, repeats):
+    """Times of each of ``fns`` (a dict), run in turn ``repeats`` times after a warm-up.
+
+    Alternating the candidates run by run, rather than timing one after the other,
+    exposes them to the same load when other work shares the machine: the per-round
+    ratios stay meaningful while the load drifts.
+    """
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = CLOCK()
+            fn()
+            times[name].append(CLOCK() - t0)
+    return {name: np.array(ts) for name, ts in times.items()}
+
+
 def gemm_gflops(dtype, size=2048):
     """numpy's GEMM speed on ``size x size`` matrices: the limit for the convolution."""
     rng = np.random.default_rng(0)
@@ -284,13 +339,13 @@ def main():
     )
     clock = "CPU time" if CLOCK is time.process_time else "wall time"
     print(
-        f"ms ({clock}) for forward + backward, median of {REPEATS} runs; 3x3 kernels, "
-        "stride 1, padding 1\n"
+        f"ms ({clock}) for forward + backward, median of {REPEATS} runs (the candidates "
+        "alternate run by run); 3x3 kernels, stride 1, padding 1\n"
     )
 
     header = f"{'dtype':<8}{'N, C->O, HxW':<20}{'layer':>8}{'funcs':>8}"
     if torch is not None:
-        header += f"{'torch':>8}{'layer/torch':>12}"
+        header += f"{'torch':>8}{'layer/torch (IQR)':>22}"
     header += f"{'GFLOP/s':>9}{'% GEMM':>8}"
     if LOOPS:
         for name in BASELINES:
@@ -315,12 +370,7 @@ def main():
                 conv2d(x, w, b, padding=PAD)
                 conv2d_backward(dy, x, w, padding=PAD)
 
-            t_layer = median_time(layer_step, REPEATS)
-            t_func = median_time(function_step, REPEATS)
-            gflops = conv_flops(*case) / t_layer / 1e9
-            label = f"{n}, {c_in}->{c_out}, {h}x{wd}"
-            row = f"{np.dtype(dtype).name:<8}{label:<20}{t_layer * 1e3:>8.2f}{t_func * 1e3:>8.2f}"
-
+            steps = {"layer": layer_step, "funcs": function_step}
             if torch is not None:
                 xt = torch.from_numpy(x).requires_grad_(True)
                 wt = torch.from_numpy(w).requires_grad_(True)
@@ -335,8 +385,17 @@ def main():
                     xt.grad = wt.grad = bt.grad = None
                     torch_f.conv2d(xt, wt, bt, padding=PAD).backward(dyt)
 
-                t_torch = median_time(torch_step, REPEATS)
-                row += f"{t_torch * 1e3:>8.2f}{t_layer / t_torch:>11.2f}x"
+                steps["torch"] = torch_step
+            times = interleaved_times(steps, REPEATS)
+            t_layer, t_func = np.median(times["layer"]), np.median(times["funcs"])
+            gflops = conv_flops(*case) / t_layer / 1e9
+            label = f"{n}, {c_in}->{c_out}, {h}x{wd}"
+            row = f"{np.dtype(dtype).name:<8}{label:<20}{t_layer * 1e3:>8.2f}{t_func * 1e3:>8.2f}"
+            if torch is not None:
+                t_torch = np.median(times["torch"])
+                # ratio of the runs of one round (same load); median and quartiles
+                q1, q2, q3 = np.percentile(times["layer"] / times["torch"], [25, 50, 75])
+                row += f"{t_torch * 1e3:>8.2f}{q2:>9.2f}x ({q1:.2f}-{q3:.2f})"
             row += f"{gflops:>9.1f}{100 * gflops / limits[dtype]:>7.0f}%"
 
             if LOOPS:

@@ -12,8 +12,10 @@ run on a page known to follow the conventions::
     BOOK_DIR=_build/fixture_book SITE_DIR=_build/fixture_book/_build/html \\
         .venv/bin/pytest browser_tests
 
-The chapter is executed during the build (a few seconds); the script then prints the
-fixture book's PDF (``scripts/build_pdf.py``) for ``test_pdf.py``.
+The chapter, stored without outputs, is executed during the build (a few seconds: the
+copied ``_config.yml`` says ``execute_notebooks: force``, where the course's builds from
+the committed outputs); the script then prints the fixture book's PDF
+(``scripts/build_pdf.py``) for ``test_pdf.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(__file__).resolve().parent / "fixture_book"
@@ -38,6 +42,11 @@ def assemble(out: Path = OUT) -> Path:
             shutil.copytree(src, out / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, out / name)
+    # the fixture chapter is stored without outputs: execute it while building
+    config_path = out / "_config.yml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config.setdefault("execute", {})["execute_notebooks"] = "force"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return out
 
 

@@ -125,21 +125,42 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+#: the built site under test (``SITE_DIR``, default: the book's ``_build/html``)
+SITE = Path(os.environ.get("SITE_DIR", BOOK_DIR / "_build" / "html")).resolve()
+#: screenshots go next to the site (_build/screenshots), not inside it: never published
+SCREENSHOTS = SITE.parent / "screenshots"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="browser_tests: save a full-page screenshot of every page at each screen size "
+        "in _build/screenshots/ (make browser does; costly on long pages)",
+    )
+
+
+def pytest_configure(config):
+    # emptied once per run, by the main process (not by each pytest-xdist worker, which
+    # would delete the screenshots of the other)
+    if config.getoption("screenshots") and not hasattr(config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def site_dir() -> Path:
-    site = Path(os.environ.get("SITE_DIR", BOOK_DIR / "_build" / "html")).resolve()
-    if not (site / "index.html").is_file():
-        pytest.fail(f"no built site at {site}: run `make book` first", pytrace=False)
-    return site
+    if not (SITE / "index.html").is_file():
+        pytest.fail(f"no built site at {SITE}: run `make book` first", pytrace=False)
+    return SITE
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(site_dir) -> Path:
-    # next to the site (_build/screenshots), not inside it, so it is never published
-    path = site_dir.parent / "screenshots"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
+def screenshot_dir(site_dir, pytestconfig) -> Path | None:
+    """Where screenshots go (``--screenshots``), or None: no screenshots."""
+    if not pytestconfig.getoption("screenshots"):
+        return None
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 from book_pages import normalize, solution_lines
+from checks import BOOK, PAGES
 from conftest import BOOK_DIR
-from test_site import BOOK, PAGES
 
 PDF = Path(os.environ.get("PDF_PATH", BOOK_DIR / "_build" / "pdf" / "book.pdf"))
 

@@ -266,3 +266,58 @@ def test_correlation_map_matches_monte_carlo():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+def test_critical_sigma_w_of_homogeneous_activations_for_every_sigma_b():
+    # chi1 = sigma_w² E[f'(z)²] whatever q*: the edge does not move with sigma_b (it used
+    # to fail with "q_star is infinite" because the bracket reached the exploding side)
+    for sb in (0.0, 0.1, 0.5):
+        assert A.critical_sigma_w(sb, "relu") == pytest.approx(math.sqrt(2), rel=1e-12)
+        assert A.critical_sigma_w(sb, "linear") == pytest.approx(1.0, rel=1e-12)
+        assert A.critical_sigma_w(sb, "leaky_relu", param=0.5) == pytest.approx(
+            math.sqrt(2 / 1.25), rel=1e-12
+        )
+    # selu: unbounded, so the bracket's upper end diverges; that side counts as chaotic
+    sw = A.critical_sigma_w(0.1, "selu")
+    assert A.chi1(sw, 0.1, "selu") == pytest.approx(1.0, abs=1e-8)
+
+
+def test_quadrature_nodes_are_bounded():
+    # above 371 nodes numpy's Gauss-Hermite weights are NaN: the result was NaN
+    assert math.isfinite(A.gaussian_expectation(np.tanh, 1.0, n=A.MAX_NODES))
+    with pytest.raises(ValueError, match=r"^n \(number of quadrature nodes\) must be"):
+        A.gaussian_expectation(np.tanh, 1.0, n=A.MAX_NODES + 1)
+    with pytest.raises(ValueError, match=r"^n \("):
+        A.correlation_map(0.5, 1.5, 0.1, n=10**6)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: A.gaussian_expectation(lambda x: None), TypeError, "^fn must return"),
+        (lambda: A.gaussian_expectation(lambda x: 1.0, [1.0, 2.0]), ValueError, "^fn must be vec"),
+        (lambda: A.gaussian_expectation(np.log, 1.0), ValueError, "fn returns NaN"),
+        (lambda: A.gaussian_expectation(np.tanh, split_at_zero="no"), TypeError, "^split_at_zero"),
+        (lambda: A.gaussian_expectation(np.tanh, []), ValueError, "^q must not be empty"),
+        (lambda: A.activation_moments("relu", 1e308), ValueError, "q is too large"),
+        (lambda: A.length_map(1.0, 1e200), ValueError, "sigma_w"),
+        (lambda: A.depth_scale(np.zeros((0, 3))), ValueError, "^sigma_w must not be empty"),
+        (lambda: A.correlation_map("", 1.5, 0.1), TypeError, "^c must be a real"),
+        (lambda: A.correlation_map([], 1.5, 0.1), ValueError, "^c must not be empty"),
+    ],
+)
+def test_bad_input_is_named(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_numerical_gain_mode_is_case_insensitive():
+    assert A.numerical_gain("relu", mode="Backward") == A.numerical_gain("relu", mode="backward")
+
+
+def test_non_convergence_is_a_value_error_too():
+    # RuntimeError as documented before, and a ValueError like every rejection
+    with pytest.raises(A.ConvergenceError, match="max_iter=50") as info:
+        A.fixed_point(math.sqrt(2), 0.1, "relu", max_iter=50)
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)

@@ -105,3 +105,41 @@ def test_layer_spec_passthrough():
     spec = LayerSpec("dense", (4, 3), activation="linear", init="lecun_normal")
     rep = variance_report([spec], input_second_moment=2.0, n_draws=2)
     assert rep.pre_pred[0] == pytest.approx(2.0)  # fan_in·(1/fan_in)·2
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+@pytest.mark.parametrize(
+    ("field", "value", "exc", "match"),
+    [
+        # each used to fail inside numpy/dict with a message naming nothing
+        ("kind", np.ones(3), TypeError, r"^layers\[0\]\.kind must be a string"),
+        ("layout", np.ones(3), TypeError, r"^layers\[0\]\.layout must be a string"),
+        ("shape", 5, TypeError, r"^layers\[0\]\.shape must be a tuple of 2 positive ints"),
+        ("init_kwargs", "bogus", TypeError, r"^layers\[0\]\.init_kwargs must be a dict"),
+        ("activation_kwargs", "x", TypeError, r"^layers\[0\]\.activation_kwargs must be a dict"),
+        ("init", None, TypeError, r"^layers\[0\]\.init: initializer must be a name"),
+        ("init", "orthogonal", ValueError, r"^layers\[0\]\.init: initializer 'orthogonal'"),
+        ("activation", "bogus", ValueError, r"^layers\[0\]\.activation: "),
+        # padding was ignored for a dense layer, whatever its value
+        ("padding", "x", TypeError, r"^layers\[0\]\.padding must be an integer >= 0"),
+        ("padding", -1, ValueError, r"^layers\[0\]\.padding must be an integer >= 0"),
+        ("padding", 1, ValueError, r"^layers\[0\]\.padding applies to conv layers only"),
+        ("shape", (10**6, 10**6), ValueError, r"^layers\[0\]\.shape asks for a weight of"),
+    ],
+)
+def test_every_spec_field_is_checked_and_named(field, value, exc, match):
+    spec = {"kind": "dense", "shape": (3, 2), field: value}
+    with pytest.raises(exc, match=match):
+        variance_report([spec], batch_size=4, n_draws=1)
+
+
+def test_kind_and_layout_are_case_insensitive():
+    ref = variance_report([{"kind": "dense", "shape": (3, 2), "layout": "keras"}], n_draws=1)
+    rep = variance_report([LayerSpec("Dense", (3, 2), layout="Keras")], n_draws=1)
+    np.testing.assert_array_equal(rep.pre_meas, ref.pre_meas)
+    assert rep.names == ref.names
+
+
+def test_huge_batch_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"^batch_size asks for a batch of activations of"):
+        variance_report([{"kind": "dense", "shape": (64, 64)}], batch_size=10**8)

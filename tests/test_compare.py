@@ -131,3 +131,62 @@ def test_seed_strip_plot_groups_families():
     assert dots[0].get_color() == dots[1].get_color() != dots[2].get_color()
     with pytest.raises(ValueError, match="families"):
         compare.seed_strip_plot({"c": [1, 2]}, fams, title="t")
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+@pytest.fixture(scope="module")
+def spirals():
+    return data.make_spirals(8, n_classes=2, seed=0)
+
+
+def _spiral_build(seed):
+    return layers.mlp([2, 6, 2], rng=seed)
+
+
+def test_seed_runs_summary_has_the_test_set_error(spirals):
+    # summary() dropped the binomial SE (test_se NaN) although n_test is recorded
+    runs = compare.train_seeds(_spiral_build, spirals, [0, 1], epochs=1)
+    s = runs.summary()
+    assert s.n_test == runs.n_test == len(spirals.X_test)
+    assert s.test_se == pytest.approx(compare.binomial_se(s.mean, runs.n_test))
+
+
+def test_train_seeds_arguments_follow_the_conventions(spirals):
+    ref = compare.train_seeds(_spiral_build, spirals, [3], epochs=1, optimizer="adam", lr=0.01)
+    same = compare.train_seeds(_spiral_build, spirals, [3], epochs=1, optimizer="Adam", lr=0.01)
+    np.testing.assert_array_equal(ref.test_acc, same.test_acc)
+    with pytest.raises(TypeError, match=r"^seeds must be a sequence of integers, got float"):
+        compare.train_seeds(_spiral_build, spirals, 1.0, epochs=1)  # was "'float' ... iterable"
+    with pytest.raises(ValueError, match=r"^seeds must be .* integers >= 0"):
+        compare.train_seeds(_spiral_build, spirals, [-1], epochs=1)  # was an 'rng' message
+    with pytest.raises(TypeError, match=r"^every_epoch must be True or False"):
+        compare.train_seeds(_spiral_build, spirals, [0], epochs=1, every_epoch="no")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"values": 1.0}, TypeError, "^values must be a mapping"),
+        ({"values": {}}, ValueError, "^values must contain at least one entry"),
+        ({"values": {"a": []}}, ValueError, r"^values\['a'\] must not be empty"),
+        ({"values": {"a": [0.5, np.nan]}}, ValueError, r"^values\['a'\] contains NaN"),
+        ({"values": {"a": "xy"}}, TypeError, r"^values\['a'\] must be a real numeric array"),
+        ({"families": None}, TypeError, "^families must be a mapping"),
+        ({"families": {"a": ["A"]}}, TypeError, r"^families\['a'\] must be a string"),
+        ({"title": None}, TypeError, "^title must be a string"),
+        ({"ax": "bogus"}, TypeError, "^ax must be a matplotlib Axes"),
+        ({"reference": "x"}, TypeError, "^reference must be a real number"),
+        ({"reference": np.nan}, ValueError, "^reference must be finite"),
+    ],
+)
+def test_seed_strip_plot_names_bad_arguments(kwargs, exc, match):
+    args = {"values": {"a": [0.5, 0.6]}, "families": {"a": "A"}, "title": "t", **kwargs}
+    with pytest.raises(exc, match=match):
+        compare.seed_strip_plot(**args)
+
+
+def test_seed_runs_summary_of_one_seed_names_seeds(spirals):
+    # it said "values must be at least two numbers" (summarize's argument)
+    runs = compare.train_seeds(_spiral_build, spirals, [0], epochs=1)
+    with pytest.raises(ValueError, match=r"^summary\(\) needs runs of at least two seeds"):
+        runs.summary()

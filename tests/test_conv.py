@@ -8,11 +8,14 @@ shares no code path with the library.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from gradcheck import numerical_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from weightinit import conv as conv_module
 from weightinit.conv import conv2d, conv2d_backward, conv2d_output_shape
 
 # ---------------------------------------------------------------------------
@@ -48,6 +51,36 @@ def loop_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
                                     total += float(w[f, c, p, q]) * float(x[n, c, row, col])
                     y[n, f, i, j] = total
     return y
+
+
+def loop_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1):
+    """(dx, dw, db) of ``sum(loop_conv2d(x, w, b) * dy)``, by the same plain loops.
+
+    Every output entry adds ``dy * w`` to each input pixel of its receptive field and
+    ``dy * x`` to each kernel tap, skipping the padding by bounds checks like
+    :func:`loop_conv2d`. Shares nothing with the library's gather.
+    """
+    sh, sw = _as_pair(stride)
+    ph, pw = _as_pair(padding)
+    dh, dw_ = _as_pair(dilation)
+    n_batch, c_in, h, wd = x.shape
+    c_out, _, kh, kw = w.shape
+    dx = np.zeros(x.shape)
+    dw = np.zeros(w.shape)
+    for n in range(n_batch):
+        for f in range(c_out):
+            for i in range(dy.shape[2]):
+                for j in range(dy.shape[3]):
+                    g = float(dy[n, f, i, j])
+                    for c in range(c_in):
+                        for p in range(kh):
+                            for q in range(kw):
+                                row = i * sh + p * dh - ph
+                                col = j * sw + q * dw_ - pw
+                                if 0 <= row < h and 0 <= col < wd:
+                                    dx[n, c, row, col] += g * float(w[f, c, p, q])
+                                    dw[f, c, p, q] += g * float(x[n, c, row, col])
+    return dx, dw, dy.sum(axis=(0, 2, 3), dtype=np.float64)
 
 
 def _random_problem(rng, n, c_in, c_out, h, wd, kh, kw, bias=True):
@@ -234,6 +267,105 @@ def test_dx_equals_transposed_convolution(case):
     want = dx_pad[:, :, ph : ph + h, pw : pw + wd]
     dx, _, _ = conv2d_backward(dy, x, w, stride=stride, padding=padding, dilation=dilation)
     np.testing.assert_allclose(dx, want, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(conv_problems())
+def test_backward_matches_loop_reference_random(problem):
+    # every stride/padding/dilation/kernel combination the strategy draws; strides up to 3
+    # exercise the input gradient's residue classes (one strided gather per class)
+    n, c_in, c_out, h, wd, kh, kw, stride, padding, dilation, _, seed = problem
+    rng = np.random.default_rng(seed)
+    x, w, _ = _random_problem(rng, n, c_in, c_out, h, wd, kh, kw, bias=False)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation}
+    dy = rng.standard_normal(conv2d(x, w, **kwargs).shape)
+    got = conv2d_backward(dy, x, w, **kwargs)
+    want = loop_conv2d_backward(dy, x, w, stride, padding, dilation)
+    for g, r in zip(got, want, strict=True):
+        assert g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
+
+
+# (n, c_in, c_out, h, w, kh, kw, stride, padding, dilation)
+BACKWARD_CASES = {
+    **EXPLICIT_CASES,
+    "stride 2, even size": (2, 3, 2, 8, 8, 3, 3, 2, 1, 1),
+    "stride 2, odd size": (1, 2, 3, 9, 7, 3, 3, 2, 1, 1),
+    "stride 3, 2x2 kernel (gaps no window reads)": (2, 2, 2, 8, 10, 2, 2, 3, 0, 1),
+    "stride 2 = dilation 2 (odd rows never read)": (1, 2, 2, 9, 9, 3, 3, 2, 0, 2),
+    "stride 2, dilation 3": (1, 1, 2, 11, 10, 3, 3, 2, 2, 3),
+    "stride (2, 1), dilation (1, 2)": (2, 2, 3, 7, 9, 3, 3, (2, 1), 1, (1, 2)),
+    "stride (1, 3), 1x3 kernel": (1, 3, 2, 5, 11, 1, 3, (1, 3), (0, 1), 1),
+    "padding larger than the kernel": (1, 2, 2, 4, 5, 3, 3, 1, 3, 1),
+    "padding larger than the kernel, stride 2": (1, 2, 2, 5, 4, 3, 3, 2, (3, 2), 1),
+    "1x1 kernel, stride 2": (2, 3, 2, 6, 5, 1, 1, 2, 0, 1),
+    "dilated 5x1 kernel": (1, 1, 2, 12, 3, 5, 1, 1, (4, 0), (2, 1)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", BACKWARD_CASES.values(), ids=BACKWARD_CASES.keys())
+def test_backward_matches_loop_reference_explicit(case, dtype):
+    n, c_in, c_out, h, wd, kh, kw, stride, padding, dilation = case
+    rng = np.random.default_rng(2)
+    x, w, _ = _random_problem(rng, n, c_in, c_out, h, wd, kh, kw, bias=False)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation}
+    dy = rng.standard_normal(conv2d(x, w, **kwargs).shape)
+    x32, w32, dy32 = (a.astype(dtype) for a in (x, w, dy))
+    got = conv2d_backward(dy32, x32, w32, **kwargs)
+    # the reference sees exactly the values the library saw
+    want = loop_conv2d_backward(dy32, x32, w32, stride, padding, dilation)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for g, r in zip(got, want, strict=True):
+        assert g.dtype == dtype
+        scale = max(1.0, float(np.abs(r).max()))
+        np.testing.assert_allclose(g, r, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("case", BACKWARD_CASES.values(), ids=BACKWARD_CASES.keys())
+def test_image_by_image_chunks_match_the_loop_reference(case, monkeypatch):
+    # large problems run the passes in chunks of whole images (conv._CHUNK_BYTES); force
+    # one image per chunk on these small ones (batch 3) so that every geometry goes
+    # through chunk boundaries
+    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", 1)
+    _, c_in, c_out, h, wd, kh, kw, stride, padding, dilation = case
+    rng = np.random.default_rng(5)
+    x, w, b = _random_problem(rng, 3, c_in, c_out, h, wd, kh, kw)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation}
+    y = conv2d(x, w, b, **kwargs)
+    np.testing.assert_allclose(
+        y, loop_conv2d(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12
+    )
+    dy = rng.standard_normal(y.shape)
+    got = conv2d_backward(dy, x, w, **kwargs)
+    want = loop_conv2d_backward(dy, x, w, stride, padding, dilation)
+    for g, r in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
+
+
+def test_chunks_are_balanced_whole_images():
+    plan = conv_module._geometry((64, 16, 28, 28), (32, 16, 3, 3), 1, 1, 1)
+    chunks = conv_module._chunks(plan, 4)
+    assert len(chunks) > 1  # this benchmark shape is chunked at the default size
+    sizes = [n1 - n0 for n0, n1, _ in chunks]
+    assert sum(sizes) == 64 and max(sizes) - min(sizes) <= 1
+    assert chunks[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+    tn = plan.frame_hw[0] * plan.frame_hw[1]
+    assert all(sl == slice(n0 * tn, n1 * tn) for n0, n1, sl in chunks)
+    small = conv_module._geometry((2, 3, 5, 5), (4, 3, 3, 3), 1, 1, 1)
+    assert len(conv_module._chunks(small, 8)) == 1
+
+
+def test_pixels_no_tap_reaches_get_exactly_zero_gradient():
+    # stride 2 and dilation 2, no padding: every tap reads an even row and column, so the
+    # odd ones are in no receptive field (a residue class of the stride with no taps)
+    rng = np.random.default_rng(8)
+    x, w, _ = _random_problem(rng, 2, 2, 3, 9, 9, 3, 3, bias=False)
+    y = conv2d(x, w, stride=2, dilation=2)
+    dx, _, _ = conv2d_backward(rng.standard_normal(y.shape), x, w, stride=2, dilation=2)
+    assert np.all(dx[:, :, 1::2, :] == 0.0)
+    assert np.all(dx[:, :, :, 1::2] == 0.0)
+    assert np.all(dx[:, :, ::2, ::2] != 0.0)
 
 
 def test_unused_rows_and_columns_get_zero_gradient():

@@ -111,3 +111,40 @@ def test_train_seeds_argument_errors(spirals):
     for bad in ([0], [1, 1], [0, -1], [0, 1.5]):
         with pytest.raises(ValueError, match="seeds"):
             train_seeds(_build, spirals, seeds=bad, epochs=1)
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+@pytest.fixture(scope="module")
+def small_runs():
+    data = make_spirals(8, n_classes=2, seed=0)
+    return train_seeds(lambda s: mlp([2, 6, 2], rng=s), data, seeds=[0, 1], epochs=2,
+                       profile=False)  # fmt: skip
+
+
+def test_seed_runs_metric_is_checked(small_runs):
+    # a bad metric raised AttributeError / "attribute name must be string"
+    for method in (small_runs.final, small_runs.curves, small_runs.band, small_runs.summary):
+        with pytest.raises(ValueError, match=r"^metric must be one of"):
+            method("bogus")
+        with pytest.raises(TypeError, match=r"^metric must be a string"):
+            method(0.5)
+    np.testing.assert_array_equal(small_runs.final("Test_Acc"), small_runs.final("test_acc"))
+
+
+def test_seed_runs_curves_of_a_diverged_run_say_so(small_runs):
+    # ragged records (a run that stopped early) failed inside numpy
+    import copy
+
+    runs = copy.deepcopy(small_runs)
+    runs.histories[1].test_acc.pop()
+    runs.histories[1].diverged = True
+    with pytest.raises(ValueError, match=r"runs of seeds \[1\] diverged"):
+        runs.curves()
+
+
+def test_train_seeds_keep_nets_and_seeds_types():
+    data = make_spirals(8, n_classes=2, seed=0)
+    with pytest.raises(TypeError, match=r"^keep_nets must be True or False"):
+        train_seeds(lambda s: mlp([2, 3, 2], rng=s), data, keep_nets="no", epochs=1)
+    with pytest.raises(TypeError, match=r"^seeds must be a sequence of integers"):
+        train_seeds(lambda s: mlp([2, 3, 2], rng=s), data, seeds=3, epochs=1)

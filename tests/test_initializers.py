@@ -318,9 +318,23 @@ def test_kaiming_matches_pytorch(shape, layout, fi, fo, nonlinearity, a):
         # Same arithmetic as torch.nn.init.kaiming_uniform_ / kaiming_normal_.
         std = g / math.sqrt(fan)
         bound = math.sqrt(3.0) * std
-        kw = {"a": a, "mode": mode, "nonlinearity": nonlinearity, "layout": layout}
+        # PyTorch's ``a`` is the library's ``negative_slope`` (``a=`` is a deprecated
+        # alias, tested below: passing it here gave 324 DeprecationWarnings)
+        kw = {"negative_slope": a, "mode": mode, "nonlinearity": nonlinearity, "layout": layout}
         _assert_uniform(wi.kaiming_uniform.distribution(shape, **kw), bound)
         _assert_normal(wi.kaiming_normal.distribution(shape, **kw), std)
+
+
+@pytest.mark.parametrize("init", [wi.kaiming_uniform, wi.kaiming_normal])
+def test_kaiming_a_is_a_deprecated_alias(init):
+    ref = init.distribution((8, 5), negative_slope=0.3, nonlinearity="leaky_relu")
+    with pytest.warns(DeprecationWarning, match=r"a= is deprecated.*negative_slope"):
+        alias = init.distribution((8, 5), a=0.3, nonlinearity="leaky_relu")
+    assert (alias.kind, alias.scale) == (ref.kind, ref.scale)
+    with pytest.warns(DeprecationWarning, match=r"a= is deprecated"):
+        np.testing.assert_array_equal(
+            init((8, 5), rng=0, a=0.3), init((8, 5), rng=0, negative_slope=0.3)
+        )
 
 
 @pytest.mark.parametrize(("shape", "layout", "fi", "fo"), FAN_CASES)

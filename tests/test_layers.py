@@ -285,33 +285,50 @@ def test_unsupported_dtypes_are_rejected(dtype):
 
 
 # --------------------------------------------------------------------------- Conv2D's cache
-def test_conv_layer_reuses_its_im2col_matrix_exactly():
+@pytest.mark.parametrize("chunk_bytes", [None, 1], ids=["default chunks", "one image per chunk"])
+def test_conv_layer_reuses_its_im2col_matrix_exactly(chunk_bytes, monkeypatch):
     # the layer keeps the forward's im2col matrix (and its memory) for backward; every
-    # result must equal the stateless functions, whatever the batch sizes and the order
+    # result must equal the stateless functions (checked against loops in test_conv.py),
+    # whatever the batch sizes, the order and the chunks the passes work through
+    from weightinit import conv as conv_module
     from weightinit.conv import conv2d, conv2d_backward
 
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
+
     rng = np.random.default_rng(4)
-    layer = Conv2D(3, 4, 3, padding=1, rng=0, bias_init="normal")
-    w, b = layer.params["W"], layer.params["b"]
-    for n, training in ((5, True), (2, True), (7, True), (3, False), (7, True)):
-        x = rng.standard_normal((n, 3, 6, 5))
-        dy = rng.standard_normal((n, 4, 6, 5))
-        workspace = layer._workspace
-        y = layer.forward(x, training=training)
-        needed = (3 * 3 * 3) * n * 6 * (5 + 2)  # C_in*kh*kw rows, N*H_out*(padded W) columns
-        if training and workspace is not None and workspace.size >= needed:
-            # a batch no larger than a previous one reuses the same memory
-            assert np.may_share_memory(layer._cols, workspace), n
-        if training:  # the matrix lives in the workspace kept for the next step
-            assert np.may_share_memory(layer._cols, layer._workspace)
-        np.testing.assert_array_equal(y, conv2d(x, w, b, padding=1))
-        dx = layer.backward(dy)
-        want = conv2d_backward(dy, x, w, padding=1)
-        for got, ref in zip((dx, layer.grads["W"], layer.grads["b"]), want, strict=True):
-            np.testing.assert_array_equal(got, ref)
-    # a second backward after one forward still works (it rebuilds the matrix)
-    dx2 = layer.backward(dy)
-    np.testing.assert_array_equal(dx2, dx)
+    for stride in (1, 2):  # the two ways of building the matrix
+        layer = Conv2D(3, 4, 3, stride=stride, padding=1, rng=0, bias_init="normal")
+        w, b = layer.params["W"], layer.params["b"]
+        seen = {}  # batch size -> the memory of its im2col matrix
+        for n, training in ((5, True), (2, True), (5, True), (3, False), (7, True), (5, True)):
+            x = rng.standard_normal((n, 3, 6, 5))
+            before = {key[0].n for key in layer._workspaces}
+            y = layer.forward(x, training=training)
+            kept = {key[0].n: ws for key, ws in layer._workspaces.items()}
+            assert len(kept) <= 2  # the last two input shapes
+            if training:  # the matrix lives in the workspace kept for the next step
+                cols = kept[n].cols()
+                if n in before:  # a shape still kept: the same memory again
+                    assert cols is seen[n]
+                seen[n] = cols
+            else:  # evaluation keeps nothing new
+                assert set(kept) == before
+            np.testing.assert_array_equal(y, conv2d(x, w, b, stride=stride, padding=1))
+            dy = rng.standard_normal(y.shape)
+            dx = layer.backward(dy)
+            want = conv2d_backward(dy, x, w, stride=stride, padding=1)
+            for got, ref in zip((dx, layer.grads["W"], layer.grads["b"]), want, strict=True):
+                np.testing.assert_array_equal(got, ref)
+            # nothing returned lives in the workspace the next step overwrites
+            for ws in layer._workspaces.values():
+                for arr in (dx, y, layer.grads["W"], layer.grads["b"]):
+                    for kept_array in (ws.cols(), ws.buf(), ws.dy()):
+                        assert not np.may_share_memory(arr, kept_array)
+        assert set(seen) == {2, 5, 7}
+        # a second backward after one forward still works (it rebuilds the matrix)
+        dx2 = layer.backward(dy)
+        np.testing.assert_array_equal(dx2, dx)
 
 
 def test_conv_layer_backward_checks_the_gradient_shape():

@@ -84,3 +84,12 @@ def test_errors():
 
     with pytest.raises(ValueError, match="no layer"):
         lsuv(Sequential([ReLU()]), x)
+
+
+def test_a_tolerance_below_round_off_stops_when_rescaling_no_longer_helps():
+    # issue 12 (fuzz): with tol=1e-300 the loop rescaled until max_iter (minutes for
+    # max_iter=10**6); it now stops once a rescaling leaves the variance unchanged
+    x = np.random.default_rng(1).normal(size=(8, 4))
+    result = lsuv(mlp([4, 6, 3], rng=0), x, tol=1e-300, max_iter=10**9)
+    assert max(result.iterations) < 10
+    np.testing.assert_allclose(result.var_after, 1.0, rtol=1e-12)

@@ -112,3 +112,30 @@ def test_width_multipliers_values_and_errors():
         ScaledDense(3, 2).forward(np.ones((2, 4)))
     with pytest.raises(RuntimeError, match="before forward"):
         ScaledDense(3, 2).backward(np.ones((2, 2)))
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+def test_scaled_dense_checks_its_input_and_gradient():
+    # forward took any array (NaN, strings); backward raised AttributeError on an int dy
+    layer = ScaledDense(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"^ScaledDense input contains NaN"):
+        layer.forward(np.full((2, 3), np.nan))
+    with pytest.raises(TypeError, match=r"^ScaledDense input must be a real numeric array"):
+        layer.forward(np.array([["a", "b", "c"]]))
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^dy: the output gradient must have shape \(2, 2\)"):
+        layer.backward(3)
+    with pytest.raises(ValueError, match=r"^dy contains NaN"):
+        layer.backward(np.full((2, 2), np.nan))
+
+
+def test_mup_names_its_own_arguments():
+    # activation_name was reported as "nonlinearity" (from fans.gain)
+    with pytest.raises(ValueError, match=r"^activation_name must be one of"):
+        mup_mlp([3, 4, 2], activation_name="bogus")
+    with pytest.raises(ValueError, match=r"^sizes asks for a weight of"):
+        mup_mlp([3, 10**5, 10**5, 2])
+    # a width ratio beyond float range raised OverflowError
+    with pytest.raises(ValueError, match=r"^width / base_width = "):
+        width_multipliers("mup", 10**400, 1)
+    assert width_multipliers("MuP", 8, 2) == width_multipliers("mup", 8, 2)

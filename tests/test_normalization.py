@@ -6,7 +6,7 @@ import pytest
 from gradcheck import numerical_grad, rel_err
 from weightinit import data, training
 from weightinit.layers import Dense, ReLU, Sequential
-from weightinit.normalization import BatchNorm, LayerNorm
+from weightinit.normalization import BatchNorm, LayerNorm, normalize_backward
 
 EPS = 1e-6
 
@@ -201,3 +201,42 @@ def test_bad_inputs():
         ln.forward(np.zeros(4))
     with pytest.raises(RuntimeError, match="before forward"):
         LayerNorm(4).backward(np.zeros((2, 4)))
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+def test_normalize_backward_checks_its_arguments():
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    xhat = (x - x.mean(0)) / x.std(0)
+    inv = 1 / x.std(0, keepdims=True)
+    g = np.ones((4, 3))
+    np.testing.assert_array_equal(
+        normalize_backward(g, xhat, inv, [0]), normalize_backward(g, xhat, inv, (-2,))
+    )
+    # each of these failed inside numpy (AttributeError, broadcasting, tuple indices)
+    for args, exc, match in [
+        ((g, 1.0, inv, (0,)), ValueError, r"^dxhat must have the shape of xhat"),
+        ((g, xhat, np.ones((2, 2)), (0,)), ValueError, r"^inv_std must broadcast"),
+        ((g, xhat, inv, "bogus"), TypeError, r"^axes must be a tuple of ints"),
+        ((g, xhat, inv, (2,)), ValueError, r"^axes must be axes of xhat"),
+        ((g, xhat, inv, (0, -2)), ValueError, r"^axes must be distinct"),
+        ((np.full((4, 3), np.nan), xhat, inv, (0,)), ValueError, r"^dxhat contains NaN"),
+    ]:
+        with pytest.raises(exc, match=match):
+            normalize_backward(*args)
+
+
+def test_norm_layers_check_dy():
+    for layer in (BatchNorm(3), LayerNorm(3)):
+        layer.forward(np.random.default_rng(0).normal(size=(4, 3)))
+        with pytest.raises(ValueError, match=r"^dy contains NaN"):
+            layer.backward(np.full((4, 3), np.nan))
+        with pytest.raises(TypeError, match=r"^dy must be a real numeric array"):
+            layer.backward(np.full((4, 3), "a"))
+
+
+def test_batchnorm_training_flag_must_be_a_bool():
+    # training=np.array([]) raised numpy's "truth value of an empty array is ambiguous"
+    with pytest.raises(TypeError, match=r"^training must be True or False"):
+        BatchNorm(3).forward(np.ones((4, 3)), training=np.array([]))
+    out = BatchNorm(3).forward(np.arange(12.0).reshape(4, 3), training=np.bool_(True))
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-12)

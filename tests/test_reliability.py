@@ -262,12 +262,44 @@ def test_huge_shapes_and_paddings_are_refused_before_allocating():
         make_spirals(10**6, n_classes=100)
 
 
+def test_conv_counts_its_whole_working_set():
+    # each array under 2 GiB (0.85 GiB) but padded input + im2col + output = 2.55 GiB: the
+    # fuzz row of conv2d measured that peak; the check looked at the largest array only
+    with pytest.raises(ValueError, match=r"^padding asks for a working set .* of 2.5\d GiB"):
+        conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 1, 1)), padding=5336)
+
+
+def test_huge_layers_name_their_size_arguments():
+    # the weight's size check used to report the initializer's "shape", which Dense and
+    # Conv2D do not have (found by the fuzz rows of residual_mlp / mup_mlp)
+    with pytest.raises(ValueError, match=r"^in_features × out_features asks for .* GiB"):
+        Dense(10**9, 8)
+    with pytest.raises(ValueError, match=r"^in_channels × out_channels × kernel_size asks"):
+        Conv2D(10**5, 10**5, 3)
+
+
 def test_huge_gain_blamed_on_gain_and_huge_slope_is_fine():
     with pytest.raises(ValueError, match=r"gain must be below 1e154"):
         I.glorot_uniform((3, 4), rng=0, gain=1e200)
     w = I.he_normal((30, 40), rng=0, negative_slope=1e200)
     assert np.all(np.isfinite(w))
     assert wi.gain("leaky_relu", 1e200) == pytest.approx(math.sqrt(2) / 1e200)
+
+
+def test_small_cnn_names_n_classes_and_image_size():
+    # n_classes=7.0 was reported as "out_features must be a positive integer" (the
+    # classifier's Dense), a huge image_size as the Dense weight's "in_features"
+    with pytest.raises(TypeError, match=r"^n_classes must be a positive integer, got float"):
+        small_cnn(n_classes=7.0)
+    with pytest.raises(ValueError, match=r"^image_size asks for a classifier weight of"):
+        small_cnn(image_size=10**6)
+
+
+def test_tiny_gain_blamed_on_gain():
+    # gain² underflowed to 0 and the error blamed the internal "scale must be > 0"
+    with pytest.raises(ValueError, match=r"^gain must be above 1.5e-154"):
+        I.glorot_uniform((3, 4), rng=0, gain=1e-300)
+    assert np.all(I.glorot_normal((3, 4), rng=0, gain=1e-150) != 0)
 
 
 def test_small_cnn_names_the_channels_entry():

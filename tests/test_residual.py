@@ -300,3 +300,36 @@ def test_bad_dtype():
                  lambda: residual_mlp(3, 3, 1, 2, dtype=np.float16)):  # fmt: skip
         with pytest.raises(TypeError, match="dtype"):
             make()
+
+
+# --------------------------------------------------------------------------- issue 12 (fuzz)
+def test_choices_are_case_insensitive_and_gate_is_a_bool():
+    ref = residual_mlp(3, 4, 2, 2, style="transformer", norm="layer", rng=0)
+    net = residual_mlp(3, 4, 2, 2, style="Transformer", norm="Layer", rng=0)
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    np.testing.assert_array_equal(net.forward(x), ref.forward(x))
+    with pytest.raises(TypeError, match=r"^gate must be True or False"):
+        residual_mlp(3, 4, 2, 2, gate="no")
+
+
+def test_residual_block_checks_dy_and_profile_names_y():
+    block = Residual([Dense(4, 4, rng=0)])
+    block.forward(np.ones((2, 4)))
+    # a string dy failed in a numpy ufunc
+    with pytest.raises(TypeError, match=r"^dy must be a real numeric array"):
+        block.backward("x")
+    with pytest.raises(ValueError, match=r"^dy: the output gradient must have shape \(2, 4\)"):
+        block.backward(np.ones((3, 4)))
+    net = residual_mlp(3, 4, 2, 2, rng=0)
+    # wrong labels were reported as the loss's "labels ... logits"
+    with pytest.raises(ValueError, match=r"^y: labels must have shape \(6,\)"):
+        residual_profile(net, np.ones((6, 3)), np.zeros(0, dtype=int))
+
+
+def test_stream_second_moment_overflow_is_a_value_error():
+    # gate=1e200 or depth=10**9 raised OverflowError
+    for depth, gate in [(10, 1e200), (10**9, 1.0), (10**400, 1.0)]:
+        with pytest.raises(ValueError, match=r"the predicted second moment overflows"):
+            stream_second_moment(depth, gate)
+    assert stream_second_moment(10**400, 0.0) == 1.0
+    assert stream_second_moment(10**9, 1.0, normalized=True) == 1.0 + 10**9

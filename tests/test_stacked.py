@@ -566,3 +566,20 @@ def test_experiments_train_seeds_splits_and_every_epoch_equal_the_loop(images, e
     for a, b in zip(auto.histories, loop.histories, strict=True):
         _same_history(a, b, 1e-5)
         assert a.train_loss == [] and len(a.test_acc) == (3 if every_epoch else 1)
+
+
+def test_seed_runs_metrics_include_step_loss_and_name_what_was_not_recorded(images):
+    def build(seed):
+        return small_cnn(channels=(2, 2), rng=seed, dtype=np.float32)
+
+    runs = experiments.train_seeds(build, images, [0, 1], epochs=2, profile=False,
+                                   splits=("test",), every_epoch=False)  # fmt: skip
+    steps = runs.curves("step_loss")
+    assert steps.shape == (2, 2 * 3)  # 96 examples in batches of 32, two epochs
+    mean, lo, hi = runs.band("STEP_LOSS")
+    np.testing.assert_allclose(mean, steps.mean(axis=0))
+    np.testing.assert_allclose(hi - lo, 2 * steps.std(axis=0, ddof=1))
+    assert runs.final().shape == (2,)
+    for call in (runs.final, runs.curves, runs.summary):
+        with pytest.raises(ValueError, match=r"train_loss.*not recorded.*splits"):
+            call("train_loss")

@@ -161,3 +161,14 @@ def test_register_makes_names_available():
             I._REGISTRY.pop(name, None)
     with pytest.raises(ValueError, match="unknown initializer"):
         wi.get("delta_orthogonal")
+
+
+@pytest.mark.parametrize("fn, shape", [(S.eye, (3, 3)), (S.dirac, (3, 3, 3)),
+                                       (S.delta_orthogonal, (3, 3, 3))])  # fmt: skip
+def test_a_gain_the_dtype_cannot_hold_is_refused(fn, shape):
+    # issue 12 (fuzz): gain=1e300 in float32 gave inf, gain=1e-10 in float16 all zeros
+    with pytest.raises(ValueError, match=r"^gain 1e\+300 overflows dtype float32"):
+        fn(shape, gain=1e300, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"^gain 1e-10 underflows dtype float16"):
+        fn(shape, gain=1e-10, dtype=np.float16)
+    assert np.max(np.abs(fn(shape, gain=1e-300))) > 0

@@ -64,12 +64,14 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 
-from ._validate import positive_int, real
+from ._validate import boolean, check_bytes, choice, positive_int, real, real_array
 from .layers import Layer, Sequential, activation
 
 __all__ = [
     "ACTIVATIONS",
     "DEFAULT_NODES",
+    "MAX_NODES",
+    "ConvergenceError",
     "activation_moments",
     "chi1",
     "correlation_map",
@@ -85,6 +87,9 @@ __all__ = [
 
 #: Number of quadrature nodes (per half-line for kinked activations).
 DEFAULT_NODES = 100
+#: Largest accepted number of nodes: above 371 the Gauss-Hermite weights of numpy's
+#: ``hermegauss`` underflow to NaN, and 300 nodes are already exact to round-off.
+MAX_NODES = 300
 #: Half-width, in standard deviations, of the truncated domain of the split rule.
 _CUTOFF = 12.0
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -135,23 +140,41 @@ def _rule(n: int, kinked: bool) -> tuple[np.ndarray, np.ndarray]:
     return _split_rule(n) if kinked else _hermite(n)
 
 
+class ConvergenceError(RuntimeError, ValueError):
+    """The length map did not reach its fixed point within ``max_iter`` iterations.
+
+    A :class:`RuntimeError` (what it always was) and a :class:`ValueError` (like every
+    rejection of the library: these arguments have no fixed point the iteration
+    reaches); the message names the arguments.
+    """
+
+
 def _nodes(n) -> int:
     n = positive_int(n, "n")
-    if n < 2:
-        raise ValueError(f"n (number of quadrature nodes) must be >= 2, got {n}")
+    if not 2 <= n <= MAX_NODES:
+        raise ValueError(
+            f"n (number of quadrature nodes) must be >= 2 and <= {MAX_NODES}, got {n} "
+            f"(the default {DEFAULT_NODES} is exact to round-off for these integrands)"
+        )
     return n
 
 
 def _nonneg_array(value, name: str, *, positive: bool = False) -> np.ndarray:
-    raw = np.asarray(value)
-    if raw.dtype.kind not in "iuf":  # rejects bool, str, object, complex
-        raise TypeError(f"{name} must be a real number or an array of them, got {value!r}")
     try:
-        arr = raw.astype(np.float64)
-    except (TypeError, ValueError):  # pragma: no cover - kinds iuf always convert
+        raw = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested sequences
         raise TypeError(
             f"{name} must be a real number or an array of them, got {value!r}"
         ) from None
+    if raw.dtype.kind not in "iuf":  # rejects bool, str, object, complex
+        raise TypeError(f"{name} must be a real number or an array of them, got {value!r}")
+    if raw.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {raw.shape}")
+    try:
+        with np.errstate(over="ignore"):
+            arr = raw.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):  # huge Python ints in an object array
+        raise ValueError(f"{name} must be finite, got {value!r}") from None
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if positive and np.any(arr <= 0):
@@ -187,9 +210,32 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
     if not callable(fn):
         raise TypeError(f"fn must be a callable, got {type(fn).__name__}")
     q = _nonneg_array(q, "q")
-    z, w = _rule(_nodes(n), bool(split_at_zero))
-    vals = np.asarray(fn(np.sqrt(q)[..., None] * z), dtype=np.float64)
-    out = vals @ w
+    n = _nodes(n)
+    z, w = _rule(n, boolean(split_at_zero, "split_at_zero"))
+    check_bytes(q.size * z.size, 8, "q", "quadrature grid (q.size × nodes)")
+    u = np.sqrt(q)[..., None] * z
+    with np.errstate(over="ignore", invalid="ignore"):
+        raw = fn(u)
+    if raw is None:
+        raise TypeError("fn must return a real array of its input's shape, got None")
+    try:
+        vals = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"fn must return a real array of its input's shape, got {type(raw).__name__}"
+        ) from None
+    if vals.shape != u.shape:
+        raise ValueError(
+            f"fn must be vectorized: it must return an array of its input's shape {u.shape}, "
+            f"got shape {vals.shape}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = vals @ w
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "the expectation is not finite: fn returns NaN/inf at the quadrature nodes or "
+            f"q is too large for float64 (largest q: {float(np.max(q)):.3g})"
+        )
     return float(out) if out.ndim == 0 else out
 
 
@@ -284,8 +330,7 @@ def numerical_gain(nonlinearity, param=None, *, mode: str = "forward", n: int = 
     n : int
         Quadrature nodes.
     """
-    if mode not in ("forward", "backward"):
-        raise ValueError(f"mode must be 'forward' or 'backward', got {mode!r}")
+    mode = choice(mode, "mode", ("forward", "backward"))
     fwd, bwd = activation_moments(nonlinearity, 1.0, param=param, n=n)
     m = fwd if mode == "forward" else bwd
     if m <= 0:
@@ -315,8 +360,15 @@ def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     """
     q = _nonneg_array(q, "q")
     sw, sb = _sigmas(sigma_w, sigma_b)
-    fwd, _ = activation_moments(nonlinearity, q, param=param, n=n)
-    out = sw**2 * fwd + sb**2
+    f, _, kinked = _f_and_df(nonlinearity, param)
+    fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
+    with np.errstate(over="ignore"):
+        out = sw**2 * fwd + sb**2
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "q, sigma_w, sigma_b: the next second moment overflows float64 "
+            f"(sigma_w up to {float(np.max(sw)):.3g})"
+        )
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -347,9 +399,10 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
 
     Raises
     ------
-    RuntimeError
+    ConvergenceError
         Some point has not converged after ``max_iter`` iterations (e.g. ReLU at
         :math:`\\sigma_w^2 = 2,\\ \\sigma_b > 0`, where :math:`q` grows linearly for ever).
+        A :class:`RuntimeError` and a :class:`ValueError`.
     """
     sw, sb = _sigmas(sigma_w, sigma_b)
     q = np.broadcast_to(_nonneg_array(q0, "q0"), np.broadcast(sw, sb).shape).astype(float)
@@ -366,7 +419,7 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
         q = new
         if done.all():
             return float(q) if q.ndim == 0 else q
-    raise RuntimeError(
+    raise ConvergenceError(
         f"the length map did not converge in max_iter={max_iter} iterations at "
         f"{int((~done).sum())} of {done.size} points (sigma_w, sigma_b); q may grow "
         "without bound (e.g. ReLU with sigma_w**2 = 2 and sigma_b > 0) or approach 0 "
@@ -394,7 +447,10 @@ def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q_star=None,
     if np.any(np.isinf(qs)):
         raise ValueError("q_star is infinite (the length map diverges): chi1 is undefined")
     _, bwd = activation_moments(nonlinearity, qs, param=param, n=n)
-    out = sw**2 * bwd
+    with np.errstate(over="ignore"):
+        out = sw**2 * bwd
+    if not np.all(np.isfinite(out)):
+        raise ValueError("sigma_w is too large: chi1 = sigma_w² E[f'²] overflows float64")
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -413,16 +469,22 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     the inner integral is split where :math:`u_2` changes sign). ``c`` may be an array
     in :math:`[-1, 1]`; ``sigma_w``, ``sigma_b`` are scalars here.
     """
-    c = np.asarray(c, dtype=np.float64)
-    if not np.all(np.isfinite(c)) or np.any(np.abs(c) > 1):
+    c = real_array(c, "c", allow_empty=False)
+    if np.any(np.abs(c) > 1):
         raise ValueError(f"c must lie in [-1, 1], got {c!r}")
     sw = real(sigma_w, "sigma_w", positive=True)
     sb = real(sigma_b, "sigma_b", lower=0.0)
-    qs = float(_q_star(q_star, sw, sb, nonlinearity, param, n=DEFAULT_NODES))
+    n = _nodes(n)
+    check_bytes(c.size * 2 * n * n, 8, "c", "quadrature grid (c.size × 2n²)")
+    qs = _q_star(q_star, sw, sb, nonlinearity, param, n=DEFAULT_NODES)
+    if np.ndim(qs) != 0:
+        raise ValueError(
+            f"q_star must be one number here (sigma_w, sigma_b are scalars), got {qs!r}"
+        )
+    qs = float(qs)
     if not math.isfinite(qs) or qs <= 0:
         raise ValueError(f"q_star must be finite and > 0 for a correlation, got {qs!r}")
     f, _, kinked = _f_and_df(nonlinearity, param)
-    n = _nodes(n)
     s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))[..., None, None]  # (..., 1, 1)
     cc = c[..., None, None]
     rq = math.sqrt(qs)
@@ -448,7 +510,12 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
         u1 = rq * z1[:, None]
         u2 = rq * (cc * z1[:, None] + s * z2)
         e = np.sum(f(u1) * f(u2) * w2 * w1[:, None], axis=(-2, -1))
-    out = (sw**2 * e + sb**2) / qs
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (sw**2 * e + sb**2) / qs
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "sigma_w, sigma_b or q_star is too large: the correlation overflows float64"
+        )
     return float(out) if out.ndim == 0 else out
 
 
@@ -459,8 +526,15 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     The edge of chaos (Schoenholz et al., 2017, Fig. 1), found with Brent's method on
     :math:`\\chi_1(\\sigma_w) - 1` inside ``bracket``. For ``tanh`` with
     :math:`\\sigma_b = 0` it is exactly 1 (the limit :math:`q^* \\to 0`, returned
-    directly since the length map then converges only algebraically); for ReLU
-    :math:`\\sqrt 2` at :math:`\\sigma_b = 0`.
+    directly since the length map then converges only algebraically).
+
+    For the positively homogeneous activations (``relu``, ``leaky_relu``, ``linear``)
+    :math:`f'(\\sqrt q z) = f'(z)`, so :math:`\\chi_1 = \\sigma_w^2 \\mathbb{E}[f'(z)^2]`
+    whatever :math:`q^*` and the edge is :math:`1/\\sqrt{\\mathbb{E}[f'(z)^2]}` for
+    every :math:`\\sigma_b` (:math:`\\sqrt 2` for ReLU), returned directly: beyond it
+    the length map has no finite fixed point (the signal explodes). For the other
+    activations a :math:`\\sigma_w` where the length map diverges counts as chaotic
+    (:math:`\\chi_1 > 1`).
 
     Raises
     ------
@@ -474,14 +548,18 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     hi = real(bracket[1], "bracket[1]", positive=True)
     if not lo < hi:
         raise ValueError(f"bracket must have low < high, got {bracket!r}")
-    name = nonlinearity.lower() if isinstance(nonlinearity, str) else None
-    if sb == 0.0 and name == "tanh":
+    layer, _ = _activation_layer(nonlinearity, param)
+    if layer.nonlinearity in ("relu", "leaky_relu", "linear"):
+        _, bwd = activation_moments(layer, 1.0, n=n)
+        return 1.0 / math.sqrt(bwd)
+    if sb == 0.0 and layer.nonlinearity == "tanh":
         return 1.0
-    if sb == 0.0 and name == "relu":
-        return math.sqrt(2.0)
 
     def g(sw):
-        return chi1(sw, sb, nonlinearity, param=param, n=n) - 1.0
+        qs = fixed_point(sw, sb, nonlinearity, param=param, n=n)
+        if math.isinf(qs):  # the length map diverges: the signal explodes (chaotic side)
+            return 1.0
+        return chi1(sw, sb, nonlinearity, param=param, q_star=qs, n=n) - 1.0
 
     glo, ghi = g(lo), g(hi)
     if glo * ghi > 0:

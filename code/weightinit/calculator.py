@@ -38,13 +38,15 @@ activation after it and the initializer) and it returns, layer by layer, side by
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import positive_int, real
+from ._validate import check_bytes, choice, positive_int, real
 from .analysis import activation_moments
 from .fans import fans as _fans
 from .initializers import as_generator, distribution
@@ -91,26 +93,60 @@ class LayerSpec:
             )
         if "kind" not in spec or "shape" not in spec:
             raise ValueError(f"layers[{index}] needs at least 'kind' and 'shape'")
-        return cls(**{**spec, "shape": tuple(spec["shape"])})
+        shape = spec["shape"]
+        return cls(**{**spec, "shape": tuple(shape) if isinstance(shape, list) else shape})
 
 
-def _torch_shape(spec: LayerSpec, index: int) -> tuple[int, ...]:
-    kind = spec.kind.lower() if isinstance(spec.kind, str) else spec.kind
-    want = {"dense": 2, "conv": 4}.get(kind)
-    if want is None:
-        raise ValueError(f"layers[{index}].kind must be 'dense' or 'conv', got {spec.kind!r}")
+def _checked(spec: LayerSpec, index: int) -> LayerSpec:
+    """``spec`` with every field checked (errors name ``layers[index].<field>``), ``kind``
+    and ``layout`` lower-cased and ``shape`` a tuple."""
+    where = f"layers[{index}]"
+    kind = choice(spec.kind, f"{where}.kind", ("dense", "conv"))
+    layout = choice(spec.layout, f"{where}.layout", ("torch", "keras"))
+    want = {"dense": 2, "conv": 4}[kind]
+    if isinstance(spec.shape, (str, bytes)) or not isinstance(spec.shape, Sequence):
+        raise TypeError(
+            f"{where}.shape must be a tuple of {want} positive ints for a {kind} layer, "
+            f"got {type(spec.shape).__name__} {spec.shape!r}"
+        )
     shape = tuple(spec.shape)
     if len(shape) != want or not all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape
     ):
         raise ValueError(
-            f"layers[{index}].shape must be {want} positive ints for a {kind} layer, got {shape}"
+            f"{where}.shape must be {want} positive ints for a {kind} layer, got {shape}"
         )
+    check_bytes(math.prod(shape), 8, f"{where}.shape", "weight")
+    for name in ("init_kwargs", "activation_kwargs"):
+        value = getattr(spec, name)
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(
+                f"{where}.{name} must be a dict or None, got {type(value).__name__} {value!r}"
+            )
+    padding = spec.padding
+    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral):
+        raise TypeError(f"{where}.padding must be an integer >= 0, got {padding!r}")
+    if padding < 0:
+        raise ValueError(f"{where}.padding must be an integer >= 0, got {padding!r}")
+    if kind == "dense" and padding != 0:
+        raise ValueError(f"{where}.padding applies to conv layers only, got {padding} for dense")
+    return dataclasses.replace(spec, kind=kind, layout=layout, shape=shape, padding=int(padding))
+
+
+def _torch_shape(spec: LayerSpec, index: int) -> tuple[int, ...]:
+    """The weight shape in the torch layout of a :func:`_checked` spec."""
+    shape = spec.shape
     if spec.layout == "torch":
         return shape
-    if spec.layout == "keras":
-        return (shape[1], shape[0]) if kind == "dense" else (shape[3], shape[2], *shape[:2])
-    raise ValueError(f"layers[{index}].layout must be 'torch' or 'keras', got {spec.layout!r}")
+    return (shape[1], shape[0]) if spec.kind == "dense" else (shape[3], shape[2], *shape[:2])
+
+
+def _named(where: str, call):
+    """``call()``, with a TypeError/ValueError re-raised prefixed by ``where``."""
+    try:
+        return call()
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 @dataclass
@@ -228,7 +264,7 @@ def variance_report(layers: Sequence, *, input_shape=None, input_second_moment: 
         raise TypeError("layers must be a list of layer specs (dicts or LayerSpec)")
     if len(layers) == 0:
         raise ValueError("layers must contain at least one layer")
-    specs = [LayerSpec.from_any(s, i) for i, s in enumerate(layers)]
+    specs = [_checked(LayerSpec.from_any(s, i), i) for i, s in enumerate(layers)]
     shapes = [_torch_shape(s, i) for i, s in enumerate(specs)]
     kinds = ["dense" if len(s) == 2 else "conv" for s in shapes]
     if len(set(kinds)) != 1:
@@ -243,8 +279,10 @@ def variance_report(layers: Sequence, *, input_shape=None, input_second_moment: 
     batch_size = positive_int(batch_size, "batch_size")
     n_draws = positive_int(n_draws, "n_draws")
     if kinds[0] == "conv":
-        if input_shape is None or len(tuple(input_shape)) != 3:
-            raise ValueError("input_shape=(C, H, W) is required when the layers are convs")
+        if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3):
+            raise ValueError(
+                f"input_shape=(C, H, W) is required when the layers are convs, got {input_shape!r}"
+            )
         input_shape = tuple(positive_int(v, "input_shape") for v in input_shape)
         if input_shape[0] != shapes[0][1]:
             raise ValueError(
@@ -253,12 +291,29 @@ def variance_report(layers: Sequence, *, input_shape=None, input_second_moment: 
         x_shape = (batch_size, *input_shape)
     else:
         x_shape = (batch_size, shapes[0][1])
+    # the largest activation of the measurement: the input or a layer's output
+    widest = max([math.prod(x_shape[1:])] + [s[0] * math.prod(x_shape[2:]) for s in shapes])
+    check_bytes(batch_size * widest, 8, "batch_size", "batch of activations")
 
     # ---- prediction (mean field)
     L = len(specs)
-    var_w = np.array([distribution(s.init, tuple(s.shape), **_init_kwargs(s)).var for s in specs])
-    fan = [_fans(tuple(s.shape), layout=s.layout) for s in specs]
-    acts = [activation(s.activation, **dict(s.activation_kwargs or {})) for s in specs]
+    var_w = np.array(
+        [
+            _named(
+                f"layers[{i}].init",
+                lambda s=s: distribution(s.init, s.shape, **_init_kwargs(s)).var,
+            )
+            for i, s in enumerate(specs)
+        ]
+    )
+    fan = [_fans(s.shape, layout=s.layout) for s in specs]
+    acts = [
+        _named(
+            f"layers[{i}].activation",
+            lambda s=s: activation(s.activation, **dict(s.activation_kwargs or {})),
+        )
+        for i, s in enumerate(specs)
+    ]
     pre_pred, act_pred, dprime = np.zeros(L), np.zeros(L), np.zeros(L)
     m = q0
     for i in range(L):

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._blas import one_blas_thread
-from ._validate import boolean, positive_int
+from ._validate import boolean, choice, positive_int, real
 from .data import Dataset
 from .experiments import Summary, binomial_se, summarize
 from .initializers import as_generator
@@ -64,8 +64,14 @@ class SeedRuns:
         return self.test_acc[:, -1]
 
     def summary(self) -> Summary:
-        """:func:`summarize` of the final test accuracies."""
-        return summarize(self.final_acc)
+        """:func:`summarize` of the final test accuracies, with the test set's binomial
+        standard error (``n_test`` examples)."""
+        if len(self.seeds) < 2:
+            raise ValueError(
+                f"summary() needs runs of at least two seeds (an sd needs two), these runs "
+                f"have seeds={self.seeds!r}"
+            )
+        return summarize(self.final_acc, n_test=self.n_test)
 
 
 @one_blas_thread
@@ -104,15 +110,16 @@ def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterab
         raise TypeError(f"build must be a callable seed -> Sequential, got {type(build).__name__}")
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a weightinit Dataset, got {type(data).__name__}")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of integers, got {type(seeds).__name__}")
     seeds = tuple(seeds)
     if not seeds or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in seeds
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in seeds
     ):
-        raise ValueError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
+        raise ValueError(f"seeds must be a non-empty sequence of integers >= 0, got {seeds!r}")
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
+    optimizer = choice(optimizer, "optimizer", ("sgd", "adam"))
     every_epoch = boolean(every_epoch, "every_epoch")
     if stacked is not None and not isinstance(stacked, (bool, np.bool_)):
         raise TypeError(f"stacked must be None, True or False, got {stacked!r}")
@@ -200,8 +207,10 @@ def seed_strip_plot(values, families, *, title: str, ylabel: str = "test accurac
 
     Parameters
     ----------
-    values : mapping scheme -> 1-d array (one value per seed)
-    families : mapping scheme -> family name
+    values : mapping scheme (str) -> 1-d array (one value per seed)
+        At least one scheme; every array non-empty and finite (a diverged run has no
+        accuracy: leave it out or plot it separately).
+    families : mapping scheme -> family name (str)
         Schemes of one family share a colour and sit next to each other (in the order of
         ``values``); a family label is written under each group.
     title, ylabel : str
@@ -212,14 +221,36 @@ def seed_strip_plot(values, families, *, title: str, ylabel: str = "test accurac
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type (``values`` or ``families`` not a mapping, a
+        non-string title or family name, ``ax`` not an Axes).
+    ValueError
+        No scheme, an empty or non-finite array, a scheme without a family, a
+        non-finite ``reference``.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
 
-    from .plots import STYLE
+    from .plots import STYLE, _curve, _mapping, _text
 
+    values = {k: _curve(v, f"values[{k!r}]") for k, v in _mapping(values, "values").items()}
+    if not isinstance(families, Mapping):
+        raise TypeError(
+            f"families must be a mapping scheme -> family name, got {type(families).__name__}"
+        )
     missing = [k for k in values if k not in families]
     if missing:
         raise ValueError(f"families has no entry for {missing}")
+    for k in values:
+        _text(families[k], f"families[{k!r}]")
+    title, ylabel = _text(title, "title"), _text(ylabel, "ylabel")
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    if reference is not None:
+        reference = real(reference, "reference")
     order = list(dict.fromkeys(families[k] for k in values))
     names = [k for fam in order for k in values if families[k] == fam]
     colors = {fam: FAMILY_COLORS[i % len(FAMILY_COLORS)] for i, fam in enumerate(order)}

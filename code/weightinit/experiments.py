@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as _stats
 
+from ._validate import boolean, choice
 from .data import Dataset
 from .layers import Sequential
 from .stacked import train_stacked, why_not_stacked
 from .training import History, train
+
+#: the records of a History that SeedRuns summarizes: per epoch, and ``step_loss`` per
+#: SGD step
+METRICS = ("test_acc", "test_loss", "train_acc", "train_loss", "step_loss")
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "summarize", "train_seeds"]
 
@@ -142,12 +147,39 @@ class SeedRuns:
     nets: list = field(default_factory=list, repr=False)
 
     def final(self, metric: str = "test_acc") -> np.ndarray:
-        """The last value of ``metric`` of every run (one per seed)."""
+        """The last value of ``metric`` of every run (one per seed).
+
+        ``metric`` is one of :data:`METRICS` (case-insensitive).
+        """
+        metric = self._recorded(choice(metric, "metric", METRICS))
         return np.array([getattr(h, metric)[-1] for h in self.histories], dtype=float)
+
+    def _recorded(self, metric: str) -> str:
+        """``metric``, or a ValueError when a run has no record of it (its split was left
+        out by ``train(..., splits=...)``, or the run diverged before its first record)."""
+        missing = [s for s, h in zip(self.seeds, self.histories, strict=True)
+                   if not getattr(h, metric)]  # fmt: skip
+        if missing:
+            raise ValueError(
+                f"metric {metric!r} was not recorded by the runs of seeds {missing} (a split "
+                f"left out with splits=..., or a run that diverged before its first record)"
+            )
+        return metric
 
     def curves(self, metric: str = "test_acc") -> np.ndarray:
         """``metric`` per epoch, shape ``(n_seeds, epochs + 1)`` (``(n_seeds, 1)`` for runs
-        trained with ``every_epoch=False``)."""
+        trained with ``every_epoch=False``; ``step_loss``: one value per SGD step).
+
+        Raises ``ValueError`` when a run diverged (its record stops early).
+        """
+        metric = self._recorded(choice(metric, "metric", METRICS))
+        lengths = {len(getattr(h, metric)) for h in self.histories}
+        if len(lengths) != 1:
+            stopped = [s for s, h in zip(self.seeds, self.histories, strict=True) if h.diverged]
+            raise ValueError(
+                f"metric {metric!r} has records of different lengths {sorted(lengths)}: the "
+                f"runs of seeds {stopped} diverged and stopped early"
+            )
         return np.array([getattr(h, metric) for h in self.histories], dtype=float)
 
     def band(self, metric: str = "test_acc") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,6 +190,7 @@ class SeedRuns:
 
     def summary(self, metric: str = "test_acc") -> Summary:
         """:func:`summarize` of the final ``metric``; test-set SE for ``test_acc``."""
+        metric = choice(metric, "metric", METRICS)
         n_test = self.n_test if metric == "test_acc" else None
         return summarize(self.final(metric), n_test=n_test)
 
@@ -220,6 +253,9 @@ def train_seeds(
         raise TypeError(f"data must be a weightinit Dataset, got {type(data).__name__}")
     if "rng" in train_kwargs:
         raise TypeError("train_seeds sets rng to each seed; pass seeds=... instead of rng")
+    keep_nets = boolean(keep_nets, "keep_nets")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of integers, got {type(seeds).__name__}")
     seeds = list(seeds)
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:

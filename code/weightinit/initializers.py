@@ -59,6 +59,7 @@ import inspect
 import math
 import numbers
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -674,6 +675,8 @@ def _check_gain(gain) -> float:
     g = _check_real(gain, "gain", positive=True)
     if not math.isfinite(g * g):
         raise ValueError(f"gain must be below 1e154 (gain² must be a finite float), got {g!r}")
+    if g * g < sys.float_info.min:  # gain² underflows: it was reported as "scale must be > 0"
+        raise ValueError(f"gain must be above 1.5e-154 (gain² must be a normal float), got {g!r}")
     return g
 
 

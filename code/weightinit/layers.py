@@ -46,7 +46,7 @@ from scipy.special import expit
 
 from . import conv as _conv
 from . import initializers as _init
-from ._validate import choice, positive_int, real_array
+from ._validate import check_bytes, choice, positive_int, real_array
 from .conv import conv2d_output_shape
 from .fans import LayoutWarning, check_shape
 
@@ -254,6 +254,7 @@ class Dense(Layer):
         self.dtype = _float_dtype(dtype)
         gen = _init.as_generator(rng)
         shape = (self.out_features, self.in_features)
+        check_bytes(math.prod(shape), self.dtype.itemsize, "in_features × out_features", "weight")
         self.params["W"] = _make_weight(
             weight_init, shape, gen, init_kwargs, "weight_init", self.dtype
         )
@@ -305,10 +306,13 @@ class Conv2D(Layer):
     ``dtype`` (float64 or float32) is the parameters' precision; inputs and output
     gradients are cast to it. ``forward(x, training=True)`` keeps the im2col matrix of
     ``x`` for ``backward``, which does not rebuild it; ``training=False`` keeps only
-    ``x``, and a ``backward`` after it rebuilds the matrix. In training, the matrix's
-    memory (``C_in·kh·kw`` times the input's, roughly) stays with the layer and is
-    reused by the next step: allocating tens of megabytes afresh each step costs about
-    as much as filling them.
+    ``x`` (and builds the matrix a chunk of images at a time, in bounded memory), and a
+    ``backward`` after it rebuilds the matrix. In training, the layer keeps
+    its working arrays -- the matrix (``C_in·kh·kw`` times the input's size, roughly),
+    the padded input and two output-sized frames -- for the next step with the same input
+    shape (the last two shapes are kept, so a smaller last batch of an epoch does not
+    evict them): allocating tens of megabytes afresh each step costs about as much as
+    filling them, and the zero padding is then written once, not at every step.
     """
 
     def __init__(
@@ -335,6 +339,10 @@ class Conv2D(Layer):
         self.dtype = _float_dtype(dtype)
         gen = _init.as_generator(rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        check_bytes(
+            math.prod(shape), self.dtype.itemsize, "in_channels × out_channels × kernel_size",
+            "weight",
+        )  # fmt: skip
         self.params["W"] = _make_weight(
             weight_init, shape, gen, init_kwargs, "weight_init", self.dtype
         )
@@ -342,26 +350,33 @@ class Conv2D(Layer):
             bias_init, (self.out_channels,), gen, None, "bias_init", self.dtype
         )
         self._x = None
-        self._cols = None
-        self._workspace = None
-        self._geometry_cache = None
+        self._cols_ready = False  # the workspace holds the im2col matrix of self._x
+        self._workspaces = {}  # (plan, dtype) -> _conv._Workspace, the last two used
+        self._plan_cache = None
         # Validate stride/padding/dilation now rather than at the first forward pass
         # (on a nominal input far larger than any kernel).
         conv2d_output_shape((10**6, 10**6), self.kernel_size, stride, padding, dilation)
 
-    def _take_cols(self):
-        cols, self._cols = self._cols, None
-        return cols
-
-    def _geometry(self, x_shape):
-        # validated once per input shape (the checks cost more than a small convolution)
+    def _plan(self, x_shape):
+        # validated and laid out once per input shape (the checks cost more than a small
+        # convolution)
         key = (x_shape, self.params["W"].shape)
-        if self._geometry_cache is None or self._geometry_cache[0] != key:
-            geometry = _conv._geometry(
+        if self._plan_cache is None or self._plan_cache[0] != key:
+            plan = _conv._geometry(
                 x_shape, self.params["W"].shape, self.stride, self.padding, self.dilation
             )
-            self._geometry_cache = (key, geometry)
-        return self._geometry_cache[1]
+            self._plan_cache = (key, plan)
+        return self._plan_cache[1]
+
+    def _workspace(self, plan):
+        key = (plan, self.dtype)
+        ws = self._workspaces.pop(key, None)
+        if ws is None:
+            ws = _conv._Workspace(plan, self.dtype)
+            while len(self._workspaces) >= 2:  # drop the least recently used
+                del self._workspaces[next(iter(self._workspaces))]
+        self._workspaces[key] = ws  # most recently used last
+        return ws
 
     def forward(self, x, training=True):
         x = _check_array(x, "Conv2D input", ndim=4, dtype=self.dtype)
@@ -371,30 +386,33 @@ class Conv2D(Layer):
                 f"Conv2D input has {x.shape[1]} channels (x.shape[1]), layer expects "
                 f"in_channels={self.in_channels}"
             )
-        s, p, d, out_hw = self._geometry(x.shape)
-        self._x, self._cols = x, None
-        workspace = self._workspace if training else None
-        y, cols = _conv._forward(x, w, self.params["b"], s, p, d, out_hw, training, workspace)
+        plan = self._plan(x.shape)
+        self._x, self._cols_ready = x, False
+        # training: the matrix stays in the layer's workspace for backward; otherwise only
+        # a chunk of it is built at a time, and the layer keeps only x (and uses the
+        # padded-input buffer of a workspace it already has)
         if training:
-            self._cols = cols
-            ws = self._workspace
-            if ws is None or not np.may_share_memory(cols, ws):  # new: keep it for next steps
-                self._workspace = cols.reshape(-1)
+            ws = self._workspace(plan)
+        else:
+            ws = self._workspaces.get((plan, self.dtype)) or _conv._Workspace(plan, self.dtype)
+        y = _conv._forward(x, w, self.params["b"], plan, ws, keep=training)
+        self._cols_ready = training
         self._y_shape = y.shape
         return y
 
     def backward(self, dy):
         dy = self._check_dy(dy).astype(self.dtype, copy=False)
-        s, p, d, out_hw = self._geometry(self._x.shape)
-        expected = (self._x.shape[0], self.out_channels, *out_hw)
+        plan = self._plan(self._x.shape)
+        expected = (self._x.shape[0], self.out_channels, *plan.out_hw)
         if dy.shape != expected:
             raise ValueError(f"Conv2D output gradient must have shape {expected}, got {dy.shape}")
-        w = self.params["W"]
-        if self._cols is None:  # forward(training=False): rebuild the im2col matrix
-            self._cols, _ = _conv._im2col(self._x, self.kernel_size, s, p, d, out_hw)
-        # _backward overwrites the matrix (it is the workspace of d(cols)); it is
-        # valid for one backward only
-        dx, dw, db = _conv._backward(dy, self._x.shape, w, s, p, d, out_hw, self._take_cols())
+        ws = self._workspace(plan)
+        # forward(training=False), or a second backward: _backward rebuilds the matrix
+        rebuild = None if self._cols_ready else self._x
+        # _backward overwrites the matrix (it is the workspace of d(cols)): it serves one
+        # backward only
+        self._cols_ready = False
+        dx, dw, db = _conv._backward(dy, self.params["W"], plan, ws, x=rebuild)
         self.grads["W"], self.grads["b"] = dw, db
         return dx
 
@@ -885,6 +903,8 @@ def small_cnn(
         raise ValueError(
             f"image_size must be >= 2 (a 2x2 max-pool follows the convs), got {image_size}"
         )
+    n_classes = positive_int(n_classes, "n_classes")
+    check_bytes(c * size * size * n_classes, dtype.itemsize, "image_size", "classifier weight")
     layers += [MaxPool2D(2), Flatten()]
     layers.append(
         Dense(

@@ -179,7 +179,9 @@ def lsuv(
                 total *= factor
                 it += 1
                 out = layer.forward(h, training=False)
-                var = float(np.var(out))
+                previous, var = var, float(np.var(out))
+                if var == previous:  # a tol below round-off: rescaling cannot get closer
+                    break
             result.var_after.append(var)
             result.iterations.append(it)
             result.scale.append(total)

@@ -34,10 +34,10 @@ import math
 
 import numpy as np
 
-from ._validate import positive_int, real
+from ._validate import check_bytes, choice, positive_int, real
 from .fans import check_shape
 from .initializers import as_generator
-from .layers import Dense, Layer, Sequential, activation
+from .layers import Dense, Layer, Sequential, _check_activation_name, _check_array, activation
 
 __all__ = ["ScaledDense", "mup_mlp", "width_multipliers"]
 
@@ -74,17 +74,17 @@ class ScaledDense(Dense):
         return self.w_mult * self.params["W"]
 
     def forward(self, x, training=True):
-        x = np.asarray(x)
+        x = _check_array(x, "ScaledDense input", dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
                 f"ScaledDense input must have shape (N, {self.in_features}), got {x.shape}"
             )
         self._x = x
+        self._y_shape = (x.shape[0], self.out_features)
         return self.w_mult * (x @ self.params["W"].T) + self.b_mult * self.params["b"]
 
     def backward(self, dy):
-        if self._x is None:
-            raise RuntimeError("ScaledDense.backward() called before forward()")
+        dy = self._check_dy(dy).astype(self.dtype, copy=False)
         self.grads["W"] = self.w_mult * (dy.T @ self._x)
         self.grads["b"] = self.b_mult * dy.sum(axis=0)
         return self.w_mult * (dy @ self.params["W"])
@@ -104,12 +104,17 @@ def width_multipliers(parametrization: str, width: int, base_width: int) -> dict
     (the output layer's ``Var(w) = output_var_factor / fan_in``) and ``lr_factor`` per
     layer type (the effective SGD rate relative to the global one, ``m_w²``).
     """
-    p = str(parametrization).lower() if isinstance(parametrization, str) else parametrization
-    if p not in ("sp", "mup"):
-        raise ValueError(f"parametrization must be 'sp' or 'mup', got {parametrization!r}")
+    p = choice(parametrization, "parametrization", ("sp", "mup"))
     width = positive_int(width, "width")
     base_width = positive_int(base_width, "base_width")
-    r = width / base_width if p == "mup" else 1.0
+    try:
+        r = width / base_width if p == "mup" else 1.0
+    except OverflowError:  # Python ints beyond float range
+        r = math.inf
+    if not 0.0 < r < math.inf:
+        raise ValueError(
+            f"width / base_width = {width} / {base_width} is outside the range of a float"
+        )
     return {
         "r": r,
         "input_w_mult": math.sqrt(r),
@@ -148,6 +153,9 @@ def mup_mlp(sizes, *, parametrization: str = "mup", base_width: int | None = Non
     from .fans import gain as _gain
 
     sizes = check_shape(sizes, "sizes", min_dims=3)
+    for a, b in itertools.pairwise(sizes):
+        check_bytes(a * b, 8, "sizes", "weight")
+    _check_activation_name(activation_name)
     hidden = set(sizes[1:-1])
     if len(hidden) != 1:
         raise ValueError(f"sizes must have one hidden width [in, n, ..., n, out], got {sizes}")

@@ -36,9 +36,11 @@ against finite differences in ``tests/test_normalization.py``.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ._validate import positive_int, real
+from ._validate import boolean, positive_int, real
 from .layers import Layer, _check_array, _float_dtype
 
 __all__ = ["BatchNorm", "LayerNorm", "normalize_backward"]
@@ -63,7 +65,42 @@ def normalize_backward(dxhat, xhat, inv_std, axes) -> np.ndarray:
     -------
     ndarray
         ``∂L/∂x = inv_std/n · (n·dxhat - Σ dxhat - x̂ Σ dxhat·x̂)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Non-numeric, empty or non-finite arrays, ``dxhat`` not of the shape of ``xhat``,
+        ``inv_std`` not broadcastable to it, ``axes`` not distinct axes of ``xhat``.
     """
+    xhat = _check_array(xhat, "xhat")
+    dxhat = _check_array(dxhat, "dxhat")
+    inv_std = _check_array(inv_std, "inv_std")
+    if dxhat.shape != xhat.shape:
+        raise ValueError(f"dxhat must have the shape of xhat {xhat.shape}, got {dxhat.shape}")
+    try:
+        fits = np.broadcast_shapes(inv_std.shape, xhat.shape) == xhat.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"inv_std must broadcast to the shape of xhat {xhat.shape}, got {inv_std.shape}"
+        )
+    if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
+        axes = (axes,)
+    if not isinstance(axes, (tuple, list)) or not all(
+        isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes
+    ):
+        raise TypeError(f"axes must be a tuple of ints, got {axes!r}")
+    if not axes or not all(-xhat.ndim <= a < xhat.ndim for a in axes):
+        raise ValueError(f"axes must be axes of xhat (ndim {xhat.ndim}), got {axes!r}")
+    axes = tuple(int(a) % xhat.ndim for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axes must be distinct, got {axes!r}")
+    return _normalize_backward(dxhat, xhat, inv_std, axes)
+
+
+def _normalize_backward(dxhat, xhat, inv_std, axes) -> np.ndarray:
+    """:func:`normalize_backward` without the checks (the layers' own, checked, call)."""
     n = int(np.prod([xhat.shape[a] for a in axes]))
     s1 = dxhat.sum(axis=axes, keepdims=True)
     s2 = (dxhat * xhat).sum(axis=axes, keepdims=True)
@@ -151,6 +188,7 @@ class BatchNorm(Layer):
         return (0, 2, 3), (1, self.num_features, 1, 1)
 
     def forward(self, x, training=True):
+        training = boolean(training, "training")
         x = _check_array(x, "BatchNorm input", dtype=self.dtype)
         axes, bshape = self._axes_and_shape(x)
         if training:
@@ -181,7 +219,7 @@ class BatchNorm(Layer):
         if self._cache is None:
             raise RuntimeError("BatchNorm.backward() called before forward()")
         xhat, inv_std, axes, bshape, training = self._cache
-        dy = np.asarray(dy).astype(self.dtype, copy=False)
+        dy = _check_array(dy, "dy", dtype=self.dtype)
         if dy.shape != xhat.shape:
             raise ValueError(f"dy has shape {dy.shape}, the forward output had {xhat.shape}")
         if self.affine:
@@ -192,7 +230,7 @@ class BatchNorm(Layer):
             dxhat = dy
         if not training:  # fixed statistics: an elementwise affine map
             return dxhat * inv_std
-        return normalize_backward(dxhat, xhat, inv_std, axes)
+        return _normalize_backward(dxhat, xhat, inv_std, axes)
 
     def __repr__(self):
         return f"BatchNorm({self.num_features}, eps={self.eps:g}, momentum={self.momentum})"
@@ -251,7 +289,7 @@ class LayerNorm(Layer):
         if self._cache is None:
             raise RuntimeError("LayerNorm.backward() called before forward()")
         xhat, inv_std = self._cache
-        dy = np.asarray(dy).astype(self.dtype, copy=False)
+        dy = _check_array(dy, "dy", dtype=self.dtype)
         if dy.shape != xhat.shape:
             raise ValueError(f"dy has shape {dy.shape}, the forward output had {xhat.shape}")
         if self.affine:
@@ -261,7 +299,7 @@ class LayerNorm(Layer):
             dxhat = dy * self.params["gamma"]
         else:
             dxhat = dy
-        return normalize_backward(dxhat, xhat, inv_std, (dy.ndim - 1,))
+        return _normalize_backward(dxhat, xhat, inv_std, (dy.ndim - 1,))
 
     def __repr__(self):
         return f"LayerNorm({self.num_features}, eps={self.eps:g})"

@@ -45,8 +45,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import initializers as _init
-from ._validate import positive_int, real
-from .layers import Dense, Layer, Sequential, _float_dtype, activation, softmax_cross_entropy
+from ._validate import boolean, choice, positive_int, real
+from .layers import (
+    Dense,
+    Layer,
+    Sequential,
+    _check_array,
+    _float_dtype,
+    activation,
+    softmax_cross_entropy,
+)
 from .normalization import BatchNorm, LayerNorm
 
 __all__ = [
@@ -158,7 +166,7 @@ class Residual(Layer):
         return None if self._f is None else self.gate * self._f
 
     def forward(self, x, training=True):
-        x = np.asarray(x)
+        x = _check_array(x, "Residual input")
         f = self.branch.forward(x, training)
         if f.shape != x.shape:
             raise ValueError(
@@ -166,12 +174,13 @@ class Residual(Layer):
                 f"shortcut needs the same shape"
             )
         self._x, self._f = x, f
+        self._y_shape = x.shape
         return x + self.gate * f
 
     def backward(self, dy):
         if self._f is None:
             raise RuntimeError("Residual.backward() called before forward()")
-        dy = np.asarray(dy)
+        dy = self._check_dy(dy)
         if self.gated:
             self._gate_grad = np.array([np.sum(dy * self._f)], dtype=self.dtype)
         return dy + self.branch.backward(self.gate * dy)
@@ -387,10 +396,10 @@ def residual_mlp(
     n_blocks = positive_int(n_blocks, "n_blocks")
     n_classes = positive_int(n_classes, "n_classes")
     branch_depth = positive_int(branch_depth, "branch_depth")
-    if norm not in _NORMS:
-        raise ValueError(f"norm must be None, 'batch' or 'layer', got {norm!r}")
-    if style not in ("preact", "transformer"):
-        raise ValueError(f"style must be 'preact' or 'transformer', got {style!r}")
+    if norm is not None:
+        norm = choice(norm, "norm (or None)", ("batch", "layer"))
+    style = choice(style, "style", ("preact", "transformer"))
+    gate = boolean(gate, "gate")
     if style == "transformer" and branch_depth != 2:
         raise ValueError("style='transformer' has two Dense layers per branch: branch_depth=2")
     hidden = 4 * width if hidden is None else positive_int(hidden, "hidden")
@@ -457,9 +466,21 @@ def stream_second_moment(depth, gate=1.0, *, q0=1.0, normalized: bool = False) -
     q0 = real(q0, "q0", positive=True)
     if not isinstance(normalized, bool):
         raise TypeError(f"normalized must be True or False, got {normalized!r}")
-    if normalized:
-        return float(q0 + depth * gate**2)
-    return float(q0 * (1.0 + gate**2) ** depth)
+    try:
+        if gate == 0.0:
+            out = q0
+        elif normalized:
+            out = q0 + depth * gate**2
+        else:
+            out = q0 * (1.0 + gate**2) ** depth
+    except OverflowError:  # float ** int, or an int beyond float range
+        out = math.inf
+    if not math.isfinite(out):
+        shown = str(depth) if depth < 10**15 else f"~1e{len(str(depth)) - 1}"
+        raise ValueError(
+            f"depth={shown} and gate={gate!r}: the predicted second moment overflows float64"
+        )
+    return float(out)
 
 
 @dataclass
@@ -516,7 +537,10 @@ def residual_profile(net, x, y=None, *, training: bool = False, rng=0) -> Residu
     if y is None:
         dy = _init.as_generator(rng).standard_normal(out.shape)
     else:
-        loss, dy = softmax_cross_entropy(out, y)
+        try:
+            loss, dy = softmax_cross_entropy(out, y)
+        except (TypeError, ValueError) as exc:  # the logits are the net's: y is at fault
+            raise type(exc)(f"y: {exc}") from None
     dx = net.backward(dy)
     outs, grads = net.outputs, net.output_grads
     first = blocks_at[0]

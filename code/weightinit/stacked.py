@@ -709,9 +709,9 @@ def train_stacked(nets, data: Dataset, seeds, *, epochs: int, batch_size: int = 
                   write_back: bool = True) -> StackedRuns:  # fmt: skip
     """Train ``nets[k]`` with the minibatch order of ``seeds[k]``, all at once.
 
-    The result is, to rounding, ``[train(net, data, rng=seed, profile=False, ...) for
-    net, seed in zip(nets, seeds)]`` (see the module docstring for what "to rounding"
-    means), computed with one batched pass per step for all seeds.
+    The result is ``[train(net, data, rng=seed, profile=False, ...) for net, seed in
+    zip(nets, seeds)]`` -- the same numbers, see *Equality* in the module docstring --
+    computed with one batched pass per step for all seeds.
 
     Parameters
     ----------

@@ -65,6 +65,22 @@ def _to_layout(w_torch: np.ndarray, layout: str) -> np.ndarray:
     return np.transpose(w_torch, (*range(2, 2 + nk), 1, 0))
 
 
+def _cast(w: np.ndarray, dtype, gain: float) -> np.ndarray:
+    """``w`` in ``dtype``; a gain the dtype cannot hold raises (as for orthogonal) instead of
+    giving inf or an all-zero kernel."""
+    with np.errstate(over="ignore"):  # checked below
+        out = w.astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"gain {gain!r} overflows dtype {np.dtype(dtype).name}: use a smaller gain"
+        )
+    if np.any(w) and not np.any(out):
+        raise ValueError(
+            f"gain {gain!r} underflows dtype {np.dtype(dtype).name} (every entry is 0)"
+        )
+    return out
+
+
 def _centre(kernel) -> tuple[int, ...]:
     # PyTorch's dirac_ puts the 1 at size // 2 (the centre of an odd kernel).
     return tuple(k // 2 for k in kernel)
@@ -85,7 +101,7 @@ def eye(shape, rng=None, *, gain: float = 1.0, layout: str = "torch", dtype=np.f
     g = real(gain, "gain", positive=True)
     dt = _init._check_dtype(dtype)
     _init.as_generator(rng)
-    return (g * np.eye(shape[0], shape[1])).astype(dt)
+    return _cast(g * np.eye(shape[0], shape[1]), dt, g)
 
 
 def dirac(shape, rng=None, *, groups: int = 1, gain: float = 1.0, layout: str = "torch",
@@ -120,7 +136,7 @@ def dirac(shape, rng=None, *, groups: int = 1, gain: float = 1.0, layout: str = 
     d = np.arange(min(per_group, c_in))
     for grp in range(groups):
         w[(grp * per_group + d, d, *_centre(kernel))] = g
-    return _to_layout(w, layout).astype(dt)
+    return _cast(_to_layout(w, layout), dt, g)
 
 
 def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch",
@@ -171,7 +187,7 @@ def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch
     h = _init.orthogonal((c_out, c_in), rng=rng, gain=g)
     w = np.zeros((c_out, c_in, *kernel))
     w[(slice(None), slice(None), *_centre(kernel))] = h
-    return _to_layout(w, layout).astype(dt)
+    return _cast(_to_layout(w, layout), dt, g)
 
 
 #: The structured initializers by name.

@@ -57,7 +57,8 @@ class SGD:
         for i, name, p, g in self.net.trainable_parameters():
             if g is None:
                 raise RuntimeError("SGD.step() called before a backward pass")
-            g = _as_dtype(g, p.dtype)
+            if type(g) is not np.ndarray or g.dtype != p.dtype:  # (no call when it is one)
+                g = np.asarray(g).astype(p.dtype, copy=False)
             if weight_decay and name == "W":
                 g = g + weight_decay * p
             key = (i, name)
@@ -115,7 +116,8 @@ class Adam:
         for i, name, p, g in self.net.trainable_parameters():
             if g is None:
                 raise RuntimeError("Adam.step() called before a backward pass")
-            g = _as_dtype(g, p.dtype)
+            if type(g) is not np.ndarray or g.dtype != p.dtype:  # (no call when it is one)
+                g = np.asarray(g).astype(p.dtype, copy=False)
             if weight_decay and name == "W":
                 g = g + weight_decay * p
             key = (i, name)
@@ -125,13 +127,6 @@ class Adam:
             v = (1 - b2) * g * g if v is None else b2 * v + (1 - b2) * g * g
             ms[key], vs[key] = m, v
             p -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
-
-
-def _as_dtype(g, dtype) -> np.ndarray:
-    """A gradient as an array of its parameter's dtype (not copied when it is one)."""
-    if type(g) is np.ndarray and g.dtype == dtype:
-        return g
-    return np.asarray(g).astype(dtype, copy=False)
 
 
 @dataclass

@@ -1,0 +1,19 @@
+"""Every page of ``_toc.yml`` on a 1366 px laptop screen: every check of ``checks.py``.
+
+One test per page: the page is loaded once and every check runs on it (see
+``checks.run_page``); a failure lists every failed check by name, with the page and the
+screen size. The phone screen is ``test_pages_phone.py``, in a file of its own so that
+pytest-xdist (``--dist loadfile``) can run the two screens on two workers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from checks import IDS, PAGES, run_page
+
+
+@pytest.mark.parametrize("index", range(len(PAGES)), ids=IDS)
+def test_page_at_laptop(new_page, base_url, config, screenshot_dir, index):
+    run = run_page(new_page, base_url, config, screenshot_dir, index, "laptop")
+    if run.failures:
+        pytest.fail(run.report(), pytrace=False)
