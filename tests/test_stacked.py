@@ -354,6 +354,13 @@ class _FrozenConv2D(Conv2D):
         return dx
 
 
+def _frozen(net, layers):
+    """``net`` with the layers at the indices ``layers`` frozen (``trainable = False``)."""
+    for i in layers:
+        net.layers[i].trainable = False
+    return net
+
+
 def _frozen_cnn(seed):
     net = small_cnn(channels=(4, 4), rng=seed)
     old = net.layers[2]
@@ -373,6 +380,8 @@ def _frozen_cnn(seed):
         (lambda s: mlp([64, 8, 10], activation_name="leaky_relu", negative_slope=0.1 * (s + 1),
                        rng=s), "differs"),
         (lambda s: Sequential([Flatten(), ReLU()]), "no weighted layer"),
+        (lambda s: _frozen(mlp([64, 8, 10], rng=s), [0, 2]), "no trainable weighted layer"),
+        (lambda s: _frozen(mlp([64, 8, 10], rng=s), [0] if s else []), "differs"),
     ],
 )  # fmt: skip
 def test_unsupported_networks_fall_back_to_the_loop(flat, images, build, reason):
@@ -495,3 +504,82 @@ def test_write_back_false_leaves_the_networks(flat):
     after = [p for net in nets for _, _, p, _ in net.parameters()]
     for a, b in zip(before, after, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- frozen layers
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("frozen", [[0], [2], [0, 2], [6], [0, 6]])
+def test_frozen_layers_equal_train_and_do_not_move(images, dtype, frozen):
+    """layer.trainable = False: the stacked engine skips the frozen layers' updates (and
+    their weight gradients, and the backward pass below the lowest trainable layer) and
+    still gives the loop's records and weights; the frozen parameters stay bitwise."""
+
+    def build(seed):
+        return _frozen(small_cnn(weight_init="he_normal", rng=seed, dtype=dtype), frozen)
+
+    for optimizer, lr in (("sgd", 0.05), ("adam", 0.005)):
+        kw = dict(epochs=2, batch_size=32, lr=lr, optimizer=optimizer, weight_decay=1e-3)
+        nets = [build(s) for s in SEEDS]
+        runs = stacked.train_stacked(nets, images, SEEDS, **kw)
+        for net, seed, hist in zip(nets, SEEDS, runs.histories, strict=True):
+            ref = build(seed)
+            _same_history(hist, train(ref, images, rng=seed, profile=False, **kw), _rtol(dtype))
+            _same_weights(net, ref, _rtol(dtype))
+            start = build(seed)
+            for i, name, p, _ in net.parameters():
+                p0 = start.layers[i].params[name]
+                if i in frozen:
+                    np.testing.assert_array_equal(p, p0, err_msg=f"frozen {i} {name}")
+                else:
+                    assert not np.array_equal(p, p0), f"trainable {i} {name} did not move"
+
+
+def test_frozen_dense_layers_in_an_mlp_equal_train(flat):
+    def build(seed):  # the first and a middle dense layer frozen
+        return _frozen(mlp([64, 24, 16, 10], activation_name="tanh", rng=seed), [0, 2])
+
+    _check_against_train(build, flat, epochs=2, batch_size=16, lr=0.05)
+
+
+def test_experiments_train_seeds_stacks_frozen_networks(images):
+    def build(seed):
+        return _frozen(small_cnn(channels=(4, 4), weight_init="he_normal", rng=seed), [0])
+
+    assert stacked.why_not_stacked([build(0), build(1)]) is None
+    kw = dict(epochs=1, profile=False, keep_nets=True)
+    auto = experiments.train_seeds(build, images, [0, 1], stacked=True, **kw)
+    loop = experiments.train_seeds(build, images, [0, 1], stacked=False, **kw)
+    np.testing.assert_array_equal(auto.final(), loop.final())
+    for seed, a, b in zip([0, 1], auto.nets, loop.nets, strict=True):
+        _same_weights(a, b, 1e-12)
+        np.testing.assert_array_equal(a.layers[0].params["W"], build(seed).layers[0].params["W"])
+
+
+@pytest.mark.parametrize("every_epoch", [True, False])
+def test_experiments_train_seeds_splits_and_every_epoch_equal_the_loop(images, every_epoch):
+    def build(seed):
+        return small_cnn(channels=(4, 4), weight_init="he_normal", rng=seed, dtype=np.float32)
+
+    kw = dict(epochs=2, profile=False, splits=("test",), every_epoch=every_epoch)
+    auto = experiments.train_seeds(build, images, [0, 1], stacked=True, **kw)
+    loop = experiments.train_seeds(build, images, [0, 1], stacked=False, **kw)
+    for a, b in zip(auto.histories, loop.histories, strict=True):
+        _same_history(a, b, 1e-5)
+        assert a.train_loss == [] and len(a.test_acc) == (3 if every_epoch else 1)
+
+
+def test_seed_runs_metrics_include_step_loss_and_name_what_was_not_recorded(images):
+    def build(seed):
+        return small_cnn(channels=(2, 2), rng=seed, dtype=np.float32)
+
+    runs = experiments.train_seeds(build, images, [0, 1], epochs=2, profile=False,
+                                   splits=("test",), every_epoch=False)  # fmt: skip
+    steps = runs.curves("step_loss")
+    assert steps.shape == (2, 2 * 3)  # 96 examples in batches of 32, two epochs
+    mean, lo, hi = runs.band("STEP_LOSS")
+    np.testing.assert_allclose(mean, steps.mean(axis=0))
+    np.testing.assert_allclose(hi - lo, 2 * steps.std(axis=0, ddof=1))
+    assert runs.final().shape == (2,)
+    for call in (runs.final, runs.curves, runs.summary):
+        with pytest.raises(ValueError, match=r"train_loss.*not recorded.*splits"):
+            call("train_loss")

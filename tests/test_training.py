@@ -5,7 +5,16 @@ import math
 import numpy as np
 import pytest
 from weightinit.data import Dataset, load_digits, make_spirals
-from weightinit.layers import Dense, Identity, ReLU, Sequential, Tanh, mlp, small_cnn
+from weightinit.layers import (
+    Dense,
+    Identity,
+    ReLU,
+    Sequential,
+    Tanh,
+    mlp,
+    small_cnn,
+    softmax_cross_entropy,
+)
 from weightinit.stats import (
     activation_summary,
     depth_profile,
@@ -290,3 +299,182 @@ def test_float32_training_matches_float64(digits, optimizer):
     # same seed, same data order: float32 follows the float64 run closely
     assert abs(h32.final_test_acc - h64.final_test_acc) <= 0.03
     np.testing.assert_allclose(h32.step_loss[:5], h64.step_loss[:5], rtol=1e-3)
+
+
+# --------------------------------------------------------------------------- frozen layers
+def _snapshot(net):
+    return [(i, name, p.copy()) for i, name, p, _ in net.parameters()]
+
+
+def test_trainable_flag_defaults_to_true_and_takes_only_booleans():
+    layer = Dense(3, 2, rng=0)
+    assert layer.trainable is True and ReLU().trainable is True
+    layer.trainable = False
+    assert layer.trainable is False and layer.is_trainable("W") is False
+    layer.trainable = np.bool_(True)
+    assert layer.trainable is True
+    for bad in (0, 1, "no", None):
+        with pytest.raises(TypeError, match="trainable"):
+            layer.trainable = bad
+    assert layer.trainable is True
+    net = Sequential([Dense(3, 4, rng=0), ReLU(), Dense(4, 2, rng=1)])
+    net.layers[0].trainable = False
+    assert [(i, n) for i, n, _, _ in net.trainable_parameters()] == [(2, "W"), (2, "b")]
+    assert len(list(net.parameters())) == 4  # parameters() still lists every parameter
+    assert "Dense(3, 4) (frozen)" in repr(net) and "Dense(4, 2) (frozen)" not in repr(net)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.005)])
+@pytest.mark.parametrize("frozen", [[0], [2], [0, 2], [6]])
+def test_train_leaves_frozen_layers_unchanged_and_trains_the_others(digits, optimizer, lr,
+                                                                    frozen):  # fmt: skip
+    net = small_cnn(weight_init="he_normal", rng=0)
+    for i in frozen:
+        net.layers[i].trainable = False
+    before = _snapshot(net)
+    # weight decay must not move frozen weights either
+    hist = train(net, digits.subset(200), epochs=2, lr=lr, optimizer=optimizer,
+                 weight_decay=1e-3, rng=0, profile=False)  # fmt: skip
+    assert not hist.diverged and hist.train_loss[-1] < hist.train_loss[0]
+    for (i, name, p0), (_, _, p, _) in zip(before, net.parameters(), strict=True):
+        if i in frozen:
+            np.testing.assert_array_equal(p, p0, err_msg=f"frozen layer {i} {name} moved")
+        else:  # every trainable parameter moved, below a frozen layer too (dx flows)
+            assert not np.array_equal(p, p0), f"trainable layer {i} {name} did not move"
+
+
+def test_frozen_layer_passes_the_same_gradient_as_a_trainable_one(digits):
+    x, y = digits.X_train[:16], digits.y_train[:16]
+    grads = []
+    for trainable in (True, False):
+        net = small_cnn(weight_init="he_normal", rng=0)
+        net.layers[2].trainable = trainable
+        _, dlogits = softmax_cross_entropy(net.forward(x), y)
+        net.backward(dlogits)
+        grads.append(net.layers[0].grads["W"])
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+def test_residual_blocks_honour_frozen_inner_layers_and_frozen_blocks():
+    from weightinit.residual import Residual
+
+    block = Residual([Dense(4, 4, rng=0), ReLU(), Dense(4, 4, rng=1)], gate=True,
+                     gate_init=0.5)  # fmt: skip
+    net = Sequential([block, Dense(4, 3, rng=2)])
+    block.branch.layers[0].trainable = False
+    names = [n for i, n, _, _ in net.trainable_parameters() if i == 0]
+    assert names == ["branch.2.W", "branch.2.b", "gate"]
+    x = np.random.default_rng(0).standard_normal((8, 4))
+    y = np.arange(8) % 3
+    data = Dataset(x, y, x, y, 3)
+    before = _snapshot(net)
+    train(net, data, epochs=3, batch_size=4, rng=0, profile=False)
+    moved = {(i, n): not np.array_equal(p0, p) for (i, n, p0), (_, _, p, _) in
+             zip(before, net.parameters(), strict=True)}  # fmt: skip
+    assert not moved[(0, "branch.0.W")] and not moved[(0, "branch.0.b")]
+    assert moved[(0, "branch.2.W")] and moved[(0, "gate")] and moved[(1, "W")]
+    block.trainable = False  # the whole block
+    assert [i for i, *_ in net.trainable_parameters()] == [1, 1]
+
+
+# --------------------------------------------------------------------------- what is recorded
+def test_splits_and_every_epoch_choose_the_records_not_the_training(digits):
+    small = digits.subset(200)
+
+    def run(**kw):
+        net = small_cnn(weight_init="he_normal", rng=0, channels=(4, 4))
+        return train(net, small, epochs=3, rng=0, **{"profile": False, **kw}), net
+
+    full, net_full = run()
+    test_only, _ = run(splits=("test",))
+    last, net_last = run(splits=["TEST", "train"], every_epoch=False)
+    # training is the same whatever is evaluated
+    assert full.step_loss == test_only.step_loss == last.step_loss
+    np.testing.assert_array_equal(net_full.layers[0].params["W"], net_last.layers[0].params["W"])
+    assert test_only.train_loss == [] and test_only.train_acc == []
+    assert test_only.test_acc == full.test_acc and test_only.test_loss == full.test_loss
+    assert last.test_acc == full.test_acc[-1:] and last.train_loss == full.train_loss[-1:]
+    assert last.final_test_acc == full.final_test_acc
+    with_profile, _ = run(every_epoch=False, profile=True)
+    assert len(with_profile.profiles) == 1
+    nothing, _ = run(splits=())
+    assert nothing.test_acc == [] and nothing.train_loss == [] and nothing.step_loss
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"splits": "test"}, TypeError, "splits"),
+        ({"splits": ("test", "validation")}, ValueError, "splits"),
+        ({"splits": (1,)}, TypeError, "splits"),
+        ({"every_epoch": 1}, TypeError, "every_epoch"),
+    ],
+)
+def test_splits_and_every_epoch_bad_input(digits, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train(small_cnn(rng=0), digits.subset(40), epochs=1, **kwargs)
+
+
+def test_every_epoch_false_still_reports_an_overflow_at_initialization(digits):
+    net = mlp([64, 64, 10], weight_init="normal", init_kwargs={"std": 1e155}, rng=0)
+    flat = Dataset(digits.X_train.reshape(-1, 64), digits.y_train,
+                   digits.X_test.reshape(-1, 64), digits.y_test, 10)  # fmt: skip
+    h = train(net, flat, epochs=2, rng=0, profile=False, every_epoch=False)
+    assert h.diverged and h.diverged_at_step == 0 and h.step_loss == []
+
+
+# --------------------------------------------------------------------------- BLAS threads
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_training_runs_with_one_blas_thread_and_restores_the_setting(digits):
+    """The training functions limit BLAS to one thread while they run (a multi-threaded
+    product may round differently, so the records would depend on the thread count)."""
+    from threadpoolctl import threadpool_limits
+    from weightinit import compare, stacked
+
+    seen = []
+
+    class Probe(Identity):
+        def forward(self, x, training=True):
+            seen.append(_blas_threads())
+            return super().forward(x, training)
+
+    small = digits.subset(64)
+
+    def build(seed):
+        net = small_cnn(channels=(2, 2), rng=seed)
+        net.layers.insert(0, Probe())
+        return net
+
+    with threadpool_limits(2, user_api="blas"):
+        outside = _blas_threads()
+        train(build(0), small, epochs=1, profile=False)
+        evaluate(build(0), small.X_test, small.y_test)
+        compare.train_seeds(build, small, [0, 1], epochs=1, stacked=False)
+        assert _blas_threads() == outside  # restored
+        nets = [small_cnn(channels=(2, 2), rng=s, dtype=np.float32) for s in (0, 1)]
+        before = _blas_threads()
+        stacked.train_stacked(nets, small, [0, 1], epochs=1)
+        assert _blas_threads() == before
+    assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("stacked_engine", [False, True])
+def test_float32_records_are_the_same_with_one_or_two_blas_threads(digits, stacked_engine):
+    from threadpoolctl import threadpool_limits
+    from weightinit.experiments import train_seeds
+
+    def build(seed):
+        return small_cnn(weight_init="he_normal", rng=seed, dtype=np.float32)
+
+    runs = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="blas"):
+            runs.append(train_seeds(build, digits, [0, 1], epochs=2, profile=False,
+                                    stacked=stacked_engine))  # fmt: skip
+    for a, b in zip(*(r.histories for r in runs), strict=True):
+        assert a.step_loss == b.step_loss and a.test_acc == b.test_acc

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._blas import one_blas_thread
 from ._validate import boolean, choice, positive_int, real
 from .data import Dataset
 from .experiments import Summary, binomial_se, summarize
@@ -73,6 +74,7 @@ class SeedRuns:
         return summarize(self.final_acc, n_test=self.n_test)
 
 
+@one_blas_thread
 def train_seeds(build: Callable[[int], Sequential], data: Dataset, seeds: Iterable[int] = range(10),
                 *, epochs: int, batch_size: int = 32, lr: float = 0.05, momentum: float = 0.9,
                 optimizer: str = "sgd", every_epoch: bool = True,

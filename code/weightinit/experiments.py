@@ -27,8 +27,9 @@ from .layers import Sequential
 from .stacked import train_stacked, why_not_stacked
 from .training import History, train
 
-#: the per-epoch records of a History that SeedRuns summarizes
-METRICS = ("test_acc", "test_loss", "train_acc", "train_loss")
+#: the records of a History that SeedRuns summarizes: per epoch, and ``step_loss`` per
+#: SGD step
+METRICS = ("test_acc", "test_loss", "train_acc", "train_loss", "step_loss")
 
 __all__ = ["SeedRuns", "Summary", "binomial_se", "summarize", "train_seeds"]
 
@@ -150,15 +151,28 @@ class SeedRuns:
 
         ``metric`` is one of :data:`METRICS` (case-insensitive).
         """
-        metric = choice(metric, "metric", METRICS)
+        metric = self._recorded(choice(metric, "metric", METRICS))
         return np.array([getattr(h, metric)[-1] for h in self.histories], dtype=float)
 
+    def _recorded(self, metric: str) -> str:
+        """``metric``, or a ValueError when a run has no record of it (its split was left
+        out by ``train(..., splits=...)``, or the run diverged before its first record)."""
+        missing = [s for s, h in zip(self.seeds, self.histories, strict=True)
+                   if not getattr(h, metric)]  # fmt: skip
+        if missing:
+            raise ValueError(
+                f"metric {metric!r} was not recorded by the runs of seeds {missing} (a split "
+                f"left out with splits=..., or a run that diverged before its first record)"
+            )
+        return metric
+
     def curves(self, metric: str = "test_acc") -> np.ndarray:
-        """``metric`` per epoch, shape ``(n_seeds, epochs + 1)``.
+        """``metric`` per epoch, shape ``(n_seeds, epochs + 1)`` (``(n_seeds, 1)`` for runs
+        trained with ``every_epoch=False``; ``step_loss``: one value per SGD step).
 
         Raises ``ValueError`` when a run diverged (its record stops early).
         """
-        metric = choice(metric, "metric", METRICS)
+        metric = self._recorded(choice(metric, "metric", METRICS))
         lengths = {len(getattr(h, metric)) for h in self.histories}
         if len(lengths) != 1:
             stopped = [s for s, h in zip(self.seeds, self.histories, strict=True) if h.diverged]
@@ -184,7 +198,8 @@ class SeedRuns:
 #: train()'s defaults for the arguments the stacked engine reproduces
 _TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 32, "lr": 0.05, "momentum": 0.9,
                    "weight_decay": 0.0, "optimizer": "sgd", "profile": True,
-                   "probe_size": 256}  # fmt: skip
+                   "probe_size": 256, "splits": ("train", "test"),
+                   "every_epoch": True}  # fmt: skip
 
 
 def _why_not_stacked_kwargs(train_kwargs) -> str | None:
@@ -229,8 +244,8 @@ def train_seeds(
         histories and trained networks are the same either way. ``True``: stacked or a
         ``ValueError`` saying why not. ``False``: one seed after the other.
     **train_kwargs
-        Passed to ``train`` (``epochs``, ``lr``, ``optimizer``, ``profile``...), except
-        ``rng``, which is the seed.
+        Passed to ``train`` (``epochs``, ``lr``, ``optimizer``, ``profile``, ``splits``,
+        ``every_epoch``...), except ``rng``, which is the seed.
     """
     if not callable(build):
         raise TypeError(f"build must be a callable seed -> network, got {type(build).__name__}")
@@ -266,7 +281,8 @@ def train_seeds(
         runs = train_stacked(built, data, seeds, epochs=kwargs["epochs"],
                              batch_size=kwargs["batch_size"], lr=kwargs["lr"],
                              momentum=kwargs["momentum"], weight_decay=kwargs["weight_decay"],
-                             optimizer=kwargs["optimizer"])  # fmt: skip
+                             optimizer=kwargs["optimizer"], splits=kwargs["splits"],
+                             every_epoch=kwargs["every_epoch"])  # fmt: skip
         return SeedRuns(seeds=[int(s) for s in seeds], histories=runs.histories,
                         n_test=len(data.y_test), nets=built if keep_nets else [])  # fmt: skip
     histories, nets = [], []

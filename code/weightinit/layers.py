@@ -114,7 +114,19 @@ def _float_dtype(dtype, name: str = "dtype") -> np.dtype:
 
 # --------------------------------------------------------------------------- base
 class Layer:
-    """Base class: a layer without parameters that passes its input through."""
+    """Base class: a layer without parameters that passes its input through.
+
+    Every layer has a ``trainable`` flag, ``True`` by default. Set it to ``False`` to
+    *freeze* the layer's parameters (``layer.trainable = False``): the optimizers of
+    :mod:`weightinit.training` (and so :func:`~weightinit.training.train`, the
+    ``train_seeds`` functions and :mod:`weightinit.stacked`) leave them exactly as they
+    are, weight decay included, while the layer still passes the gradient on to the
+    layers below it (its ``backward`` is unchanged, so ``grads`` are still computed:
+    they are simply not used). This is PyTorch's ``requires_grad_(False)`` on a
+    module's parameters, or Keras's ``layer.trainable = False``; running statistics
+    that are not parameters (a :class:`~weightinit.normalization.BatchNorm`'s) still
+    update in training mode, as in PyTorch.
+    """
 
     #: name of the nonlinearity for :func:`weightinit.fans.gain` and statistics
     nonlinearity: str | None = None
@@ -122,6 +134,23 @@ class Layer:
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the optimizers update this layer's parameters (default ``True``)."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"trainable must be True or False, got {value!r}")
+        self._trainable = bool(value)
+
+    def is_trainable(self, name: str) -> bool:
+        """Whether the optimizers update the parameter ``name`` of ``params``: the layer's
+        :attr:`trainable` (a container such as
+        :class:`~weightinit.residual.Residual` also asks its inner layers)."""
+        return self.trainable
 
     def forward(self, x, training: bool = True):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -736,6 +765,14 @@ class Sequential:
             for name, p in layer.params.items():
                 yield i, name, p, layer.grads.get(name)
 
+    def trainable_parameters(self):
+        """Like :meth:`parameters`, for the parameters the optimizers update: those of
+        the layers whose ``trainable`` is ``True`` (see :class:`Layer`)."""
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.params.items():
+                if layer.is_trainable(name):
+                    yield i, name, p, layer.grads.get(name)
+
     @property
     def weighted_layers(self) -> list[int]:
         """Indices of the layers with a weight ``W``."""
@@ -752,7 +789,9 @@ class Sequential:
         return np.concatenate(out)
 
     def __repr__(self):
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        inner = ",\n  ".join(
+            repr(layer) + ("" if layer.trainable else " (frozen)") for layer in self.layers
+        )
         return f"Sequential(\n  {inner}\n)"
 
 

@@ -140,6 +140,17 @@ class Residual(Layer):
             out["gate"] = self._gate
         return out
 
+    def is_trainable(self, name: str) -> bool:
+        """Whether the optimizers update ``params[name]``: ``False`` for every parameter
+        when the block is frozen (``trainable = False``); a branch parameter follows its
+        own layer's ``trainable`` too."""
+        if not self.trainable:
+            return False
+        if name.startswith("branch."):
+            _, i, inner = name.split(".", 2)
+            return self.branch.layers[int(i)].is_trainable(inner)
+        return True
+
     @property
     def grads(self) -> dict[str, np.ndarray]:
         out = {

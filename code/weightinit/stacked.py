@@ -41,6 +41,13 @@ inputs are cast to a weighted layer's dtype, as in :mod:`weightinit.layers`). An
 else (BatchNorm, residual blocks, a frozen-layer subclass, a layer whose methods were
 replaced on the instance) is reported by :func:`why_not_stacked`.
 
+Frozen layers (``layer.trainable = False``, see :class:`~weightinit.layers.Layer`) are
+honoured as by the optimizers of :mod:`weightinit.training`: their parameters are not
+updated, and they pass the gradient on to the layers below. The engine also skips the
+work nobody uses: no weight gradients for a frozen layer, and no backward pass at all
+below the lowest trainable layer (the loop computes both and throws them away, so the
+records are the same).
+
 Divergence, per seed
 --------------------
 As in ``train``: a seed whose network output is not finite (the activations overflowed,
@@ -72,6 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from ._blas import one_blas_thread
 from ._validate import boolean, choice, positive_int
 from .data import Dataset
 from .initializers import as_generator
@@ -89,6 +97,7 @@ from .layers import (
     Sequential,
     Sigmoid,
     Tanh,
+    _spread,
     softmax_cross_entropy,
 )
 from .pooling import AvgPool2D
@@ -117,10 +126,10 @@ def _signature(layer) -> tuple:
     kind = type(layer)
     params = tuple((k, v.shape, v.dtype.str) for k, v in layer.params.items())
     if kind is Dense:
-        return (kind, params, layer.dtype.str)
+        return (kind, params, layer.dtype.str, layer.trainable)
     if kind is Conv2D:
         geometry = (_pair(layer.stride), _pair(layer.padding), _pair(layer.dilation))
-        return (kind, params, layer.dtype.str, layer.kernel_size, geometry)
+        return (kind, params, layer.dtype.str, layer.trainable, layer.kernel_size, geometry)
     if kind is LeakyReLU:
         return (kind, layer.negative_slope)
     if kind in (MaxPool2D, AvgPool2D):
@@ -184,6 +193,8 @@ def why_not_stacked(nets) -> str | None:
             return f"nets[{k}] has forward/backward replaced on the instance"
         if not any("W" in layer.params for layer in net.layers):
             return f"nets[{k}] has no weighted layer (nothing to train)"
+        if not any("W" in layer.params and layer.trainable for layer in net.layers):
+            return f"nets[{k}] has no trainable weighted layer (all are frozen: nothing to train)"
     for i, layer in enumerate(nets[0].layers):
         problem = _layer_problem(layer, i)
         if problem:
@@ -238,11 +249,17 @@ class _Weighted(_Stacked):
         self.dtype = layers[0].dtype
         self.params = {k: np.stack([lay.params[k] for lay in layers]) for k in ("W", "b")}
         self.grads: dict[str, np.ndarray] = {}
-        self.need_dx = True  # False for the first weighted layer: nothing uses its dx
+        self.trainable = layers[0].trainable  # False: frozen, dx only, no weight gradients
+        self.need_dx = True  # False for the lowest trainable layer: nothing uses its dx
+        #: per seed, whether every parameter is finite (checked once for a frozen layer:
+        #: its parameters never change)
+        self.finite = np.array([all(np.isfinite(p).all() for p in lay.params.values())
+                                for lay in layers])  # fmt: skip
 
     def keep(self, rows) -> None:
         self.params = {k: v[rows] for k, v in self.params.items()}
         self.grads = {}
+        self.finite = self.finite[rows]
 
     def _grad_buffer(self, name, shape):
         """The array the gradient ``name`` is written into (reused from step to step; the
@@ -264,6 +281,8 @@ class _SDense(_Weighted):
 
     def backward(self, dy):
         w, x = self.params["W"], self._x
+        if not self.trainable:
+            return np.matmul(dy, w)
         np.matmul(dy.transpose(0, 2, 1), x, out=self._grad_buffer("W", w.shape))
         np.sum(dy, axis=1, out=self._grad_buffer("b", self.params["b"].shape))
         return np.matmul(dy, w) if self.need_dx else None
@@ -304,6 +323,8 @@ class _SConv(_Weighted):
         return np.stack(ys)
 
     def backward(self, dy):
+        if not self.trainable:  # frozen: the input gradient only (never the lowest layer)
+            return np.stack([conv.backward(dy[k]) for k, conv in enumerate(self.convs)])
         gw = self._grad_buffer("W", self.params["W"].shape)
         gb = self._grad_buffer("b", self.params["b"].shape)
         dxs = []
@@ -413,8 +434,9 @@ class _SPool(_Stacked):
             y = blocks[:, :, :, 0, :, 0].copy()
             for i, j in itertools.product(range(s), range(s)):
                 np.maximum(y, blocks[:, :, :, i, :, j], out=y)
-            if keep:
-                self._mask = blocks == y[:, :, :, None, :, None]
+            if keep:  # blocks == y[:, :, :, None, :, None], by one contiguous comparison
+                # with y spread over its windows (as MaxPool2D does: the same booleans)
+                self._mask = blocks == _spread(y, s).reshape(blocks.shape)
         if keep:
             self._shape = x.shape
         return y.reshape(*front, c, ho, wo)
@@ -426,8 +448,11 @@ class _SPool(_Stacked):
         s = self.size
         if self.average:
             g = np.broadcast_to(dy4[:, :, :, None, :, None] / (s * s), (n, c, ho, s, wo, s))
-        else:
-            g = self._mask * dy4[:, :, :, None, :, None]
+        else:  # mask * dy[:, :, :, None, :, None], in dy spread over the windows (the
+            # same products, as MaxPool2D.backward computes them)
+            g = _spread(dy4, s)
+            g *= self._mask.reshape(g.shape)
+            g = g.reshape(self._mask.shape)
         h, w = shape[-2:]
         if (ho * s, wo * s) == (h, w):
             return g.reshape(shape)
@@ -459,7 +484,9 @@ class _StackedNet:
     def __init__(self, nets, probe):
         self.layers = [_stack_layer([net.layers[i] for net in nets])
                        for i in range(len(nets[0].layers))]  # fmt: skip
-        self.first = next(i for i, lay in enumerate(self.layers) if lay.weighted)
+        # the backward pass stops at the lowest trainable layer (below it, nothing to update)
+        self.first = next(i for i, lay in enumerate(self.layers)
+                          if lay.weighted and lay.trainable)  # fmt: skip
         self.layers[self.first].need_dx = False
         #: elements per example and seed of the largest array of a forward pass
         self.per_example = 1
@@ -484,10 +511,13 @@ class _StackedNet:
         still finite."""
         opt.begin_step()
         ok = np.ones(len(dy), dtype=bool)
+        for layer in self.layers:
+            if layer.weighted and not layer.trainable:
+                ok &= layer.finite  # what the loop's check of every parameter sees
         for i in range(len(self.layers) - 1, self.first - 1, -1):
             layer = self.layers[i]
             dy = layer.backward(dy)
-            if layer.weighted:
+            if layer.weighted and layer.trainable:
                 for name in ("W", "b"):
                     p = layer.params[name]
                     opt.update((i, name), name, p, layer.grads[name])
@@ -671,6 +701,7 @@ def _check_output(nets, data) -> None:
         return
 
 
+@one_blas_thread
 def train_stacked(nets, data: Dataset, seeds, *, epochs: int, batch_size: int = 32,
                   lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0,
                   optimizer: str = "sgd", betas=(0.9, 0.999), eps: float = 1e-8,
