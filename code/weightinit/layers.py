@@ -715,8 +715,9 @@ class Sequential:
     def parameters(self):
         """Yield ``(layer_index, name, param, grad_or_None)`` for every parameter."""
         for i, layer in enumerate(self.layers):
+            grads = layer.grads  # once per layer: a property (Residual) builds a new dict
             for name, p in layer.params.items():
-                yield i, name, p, layer.grads.get(name)
+                yield i, name, p, grads.get(name)
 
     @property
     def weighted_layers(self) -> list[int]:
