@@ -529,9 +529,25 @@ TARGETS: dict[str, Row] = {
             optimizer=st.sampled_from(["sgd", "adam", "Adam"]),
             profile=st.booleans(),
             probe_size=st.integers(1, 32),
+            splits=st.sampled_from([("train", "test"), ("test",), (), ["Train"]]),
+            every_epoch=st.booleans(),
         ),
         max_examples=5,
-        names=("net", "data"),
+        # the lambda takes **kw: the keywords' names are listed for the error messages
+        names=(
+            "net",
+            "data",
+            "epochs",
+            "batch_size",
+            "lr",
+            "momentum",
+            "rng",
+            "optimizer",
+            "profile",
+            "probe_size",
+            "splits",
+            "every_epoch",
+        ),
     ),
     # ---- data
     "data.Dataset": Row(

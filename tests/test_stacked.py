@@ -148,6 +148,24 @@ def test_mup_mlps_with_other_multipliers_are_not_stacked():
     assert "differs from nets[0] at layer 0 (ScaledDense)" in stacked.why_not_stacked(nets)
 
 
+@pytest.mark.parametrize("splits,every_epoch", [(("test",), False), ((), True),
+                                                (("test", "train"), True)])  # fmt: skip
+def test_fewer_records_equal_train_with_the_same_options(flat, splits, every_epoch):
+    def build(seed):
+        return mlp([64, 16, 10], weight_init="he_normal", rng=seed)
+
+    runs = _check_against_train(build, flat, epochs=2, batch_size=32, lr=0.05, splits=splits,
+                                every_epoch=every_epoch)  # fmt: skip
+    n_records = (3 if every_epoch else 1) if "test" in splits else 0
+    assert all(len(h.test_acc) == n_records for h in runs.histories)
+    auto = experiments.train_seeds(build, flat, SEEDS, epochs=2, lr=0.05, profile=False,
+                                   splits=splits, every_epoch=every_epoch)  # fmt: skip
+    loop = experiments.train_seeds(build, flat, SEEDS, epochs=2, lr=0.05, profile=False,
+                                   splits=splits, every_epoch=every_epoch, stacked=False)  # fmt: skip
+    for h, ref in zip(auto.histories, loop.histories, strict=True):
+        _same_history(h, ref, 1e-12)
+
+
 def test_other_layers_and_conv_geometries_equal_train(images):
     """Stride, dilation, uneven padding, average pooling with a leftover row, a float32
     layer after a float64 one, Identity, SELU and a final LeakyReLU."""

@@ -164,7 +164,8 @@ class SeedRuns:
 #: train()'s defaults for the arguments the stacked engine reproduces
 _TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 32, "lr": 0.05, "momentum": 0.9,
                    "weight_decay": 0.0, "optimizer": "sgd", "profile": True,
-                   "probe_size": 256}  # fmt: skip
+                   "probe_size": 256, "splits": ("train", "test"),
+                   "every_epoch": True}  # fmt: skip
 
 
 def _why_not_stacked_kwargs(train_kwargs) -> str | None:
@@ -209,8 +210,8 @@ def train_seeds(
         histories and trained networks are the same either way. ``True``: stacked or a
         ``ValueError`` saying why not. ``False``: one seed after the other.
     **train_kwargs
-        Passed to ``train`` (``epochs``, ``lr``, ``optimizer``, ``profile``...), except
-        ``rng``, which is the seed.
+        Passed to ``train`` (``epochs``, ``lr``, ``optimizer``, ``profile``, ``splits``,
+        ``every_epoch``...), except ``rng``, which is the seed.
     """
     if not callable(build):
         raise TypeError(f"build must be a callable seed -> network, got {type(build).__name__}")
@@ -243,7 +244,8 @@ def train_seeds(
         runs = train_stacked(built, data, seeds, epochs=kwargs["epochs"],
                              batch_size=kwargs["batch_size"], lr=kwargs["lr"],
                              momentum=kwargs["momentum"], weight_decay=kwargs["weight_decay"],
-                             optimizer=kwargs["optimizer"])  # fmt: skip
+                             optimizer=kwargs["optimizer"], splits=kwargs["splits"],
+                             every_epoch=kwargs["every_epoch"])  # fmt: skip
         return SeedRuns(seeds=[int(s) for s in seeds], histories=runs.histories,
                         n_test=len(data.y_test), nets=built if keep_nets else [])  # fmt: skip
     histories, nets = [], []

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import choice, positive_int, real, real_array
+from ._validate import boolean, choice, positive_int, real, real_array
 from .data import Dataset
 from .initializers import as_generator
 from .layers import NonFiniteError, Sequential, softmax_cross_entropy
@@ -136,7 +137,8 @@ class History:
     """What :func:`train` records.
 
     ``train_loss``/``train_acc``/``test_loss``/``test_acc`` have one entry per
-    epoch *plus* the initial one (index 0 = before training). ``step_loss`` has one
+    epoch *plus* the initial one (index 0 = before training), with :func:`train`'s
+    default records (its ``splits`` and ``every_epoch`` can leave some out). ``step_loss`` has one
     entry per optimization step. ``profiles[k]`` is the depth profile after ``k``
     epochs (``profiles[0]`` at initialization). ``diverged`` is set when the loss
     or a parameter stopped being finite; training stops there.
@@ -202,6 +204,8 @@ def train(
     optimizer: str = "sgd",
     profile: bool = True,
     probe_size: int = 256,
+    splits=("train", "test"),
+    every_epoch: bool = True,
 ) -> History:
     """Train ``net`` with minibatch SGD on ``data``; return a :class:`History`.
 
@@ -220,8 +224,19 @@ def train(
         Shuffles the minibatches; with a fixed seed training is reproducible.
     profile : bool
         Record a :class:`~weightinit.stats.DepthProfile` on a fixed probe batch
-        (the first ``probe_size`` training examples) before training and after
-        every epoch.
+        (the first ``probe_size`` training examples) at every record (by default
+        before training and after every epoch).
+    splits : sequence of {"train", "test"}, default ("train", "test")
+        The data evaluated at each record (mean loss and accuracy, :func:`evaluate`),
+        in this order; the ``History`` lists of a split left out stay empty, ``()``
+        evaluates nothing. An evaluation costs a forward pass over the split: leave
+        out what a chapter does not show.
+    every_epoch : bool, default True
+        Record before training and after every epoch (index 0 = before training).
+        ``False`` records once, after the last epoch (a run that diverges then has no
+        record). The training itself is the same either way.
+
+    The same options of :func:`weightinit.stacked.train_stacked` give the same records.
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"net must be a weightinit Sequential, got {type(net).__name__}")
@@ -232,6 +247,10 @@ def train(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not isinstance(profile, (bool, np.bool_)):
         raise TypeError(f"profile must be True or False, got {profile!r}")
+    if isinstance(splits, (str, bytes)) or not isinstance(splits, Sequence):
+        raise TypeError(f"splits must be a sequence of 'train'/'test', got {splits!r}")
+    splits = tuple(choice(s, "splits", ("train", "test")) for s in splits)
+    every_epoch = boolean(every_epoch, "every_epoch")
     gen = as_generator(rng)
     optimizer = choice(optimizer, "optimizer", ("sgd", "adam"))
     if optimizer == "sgd":
@@ -243,25 +262,26 @@ def train(
     hist = History()
     probe_x, probe_y = data.X_train[:probe_size], data.y_train[:probe_size]
 
+    sets = {"train": (data.X_train, data.y_train), "test": (data.X_test, data.y_test)}
+
     def record():
-        for split, X, y in (
-            ("train", data.X_train, data.y_train),
-            ("test", data.X_test, data.y_test),
-        ):
+        for split in splits:
+            X, y = sets[split]
             loss, acc = evaluate(net, X, y)
             getattr(hist, f"{split}_loss").append(loss)
             getattr(hist, f"{split}_acc").append(acc)
         if profile:
             hist.profiles.append(depth_profile(net, probe_x, probe_y))
 
-    try:
-        record()
-    except NonFiniteError:  # the activations overflow already at initialization
-        hist.diverged, hist.diverged_at_step = True, 0
-        return hist
+    if every_epoch:
+        try:
+            record()
+        except NonFiniteError:  # the activations overflow already at initialization
+            hist.diverged, hist.diverged_at_step = True, 0
+            return hist
     n = len(data.X_train)
     step = 0
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = gen.permutation(n)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
@@ -281,6 +301,8 @@ def train(
             if not _finite(net):
                 hist.diverged, hist.diverged_at_step = True, step
                 return hist
+        if not (every_epoch or epoch == epochs - 1):
+            continue
         try:
             record()
         except NonFiniteError:
