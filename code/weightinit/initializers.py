@@ -146,11 +146,16 @@ def as_generator(rng) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
+_COMMON_FLOATS = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
+
+
 def _check_dtype(dtype) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except Exception as exc:  # TypeError, or ValueError/SyntaxError for odd strings
         raise TypeError(f"dtype must be a numpy floating dtype, got {dtype!r}") from exc
+    if dt in _COMMON_FLOATS:  # (np.issubdtype costs more than a small draw)
+        return dt
     if not np.issubdtype(dt, np.floating):
         raise TypeError(
             f"dtype must be a floating dtype (float16, float32, float64), got {dt.name}"
@@ -290,7 +295,7 @@ class Distribution:
         with np.errstate(over="ignore"):
             res = out.astype(dt, copy=False)
         info = np.finfo(dt)
-        if not np.all(np.isfinite(res)):
+        if not np.isfinite(res).all():
             raise ValueError(
                 f"dtype {dt.name} cannot hold these draws: {self} overflows its largest "
                 f"value {float(info.max):.4g}; use a smaller scale or a wider dtype"

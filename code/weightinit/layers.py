@@ -184,7 +184,7 @@ def _make_weight(init, shape, rng, init_kwargs, name, dtype=np.float64):
         raise TypeError(f"{name} must return a real array, got {type(w).__name__}") from exc
     if w.shape != tuple(shape):
         raise ValueError(f"{name} returned shape {w.shape}, expected {tuple(shape)}")
-    if not np.all(np.isfinite(w)):
+    if not np.isfinite(w).all():
         raise ValueError(f"{name} returned non-finite values (NaN or inf)")
     return w.astype(dtype, copy=False)
 
