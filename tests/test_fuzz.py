@@ -569,6 +569,8 @@ TARGETS: dict[str, Row] = {
             optimizer=st.sampled_from(["sgd", "adam", "Adam"]),
             profile=st.booleans(),
             probe_size=st.integers(1, 32),
+            splits=st.sampled_from([("train", "test"), ("test",), (), ["Train"]]),
+            every_epoch=st.booleans(),
         ),
         max_examples=5,
         names=tuple(inspect.signature(training.train).parameters),

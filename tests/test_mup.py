@@ -139,3 +139,27 @@ def test_mup_names_its_own_arguments():
     with pytest.raises(ValueError, match=r"^width / base_width = "):
         width_multipliers("mup", 10**400, 1)
     assert width_multipliers("MuP", 8, 2) == width_multipliers("mup", 8, 2)
+
+
+def test_float32_mup_mlp_is_the_float64_one_rounded_and_stays_float32():
+    x = np.random.default_rng(1).standard_normal((8, 20))
+    c = np.random.default_rng(2).standard_normal((8, 10))
+    nets = {dt: mup_mlp([20, 128, 128, 10], base_width=32, rng=3, dtype=dt)
+            for dt in (np.float32, np.float64)}  # fmt: skip
+    for (_, _, p32, _), (_, _, p64, _) in zip(nets[np.float32].parameters(),
+                                             nets[np.float64].parameters(), strict=True):  # fmt: skip
+        assert p32.dtype == np.float32 and p64.dtype == np.float64
+        np.testing.assert_array_equal(p32, p64.astype(np.float32))
+    out = nets[np.float32].forward(x)  # float64 input, cast by the layers
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, nets[np.float64].forward(x), rtol=1e-4, atol=1e-5)
+    dx = nets[np.float32].backward(c)
+    assert dx.dtype == np.float32
+    for _, _, p, g in nets[np.float32].parameters():
+        assert g.dtype == np.float32 == p.dtype
+    SGD(nets[np.float32], lr=0.1, momentum=0.9).step()
+    assert all(p.dtype == np.float32 for _, _, p, _ in nets[np.float32].parameters())
+    with pytest.raises(TypeError, match="dtype"):
+        mup_mlp([20, 32, 10], dtype=np.float16)
+    with pytest.raises(TypeError, match="dtype"):
+        ScaledDense(3, 2, dtype=int)

@@ -33,6 +33,7 @@ from weightinit.layers import (
     mlp,
     small_cnn,
 )
+from weightinit.mup import mup_mlp
 from weightinit.normalization import BatchNorm
 from weightinit.pooling import AvgPool2D
 from weightinit.training import train
@@ -124,6 +125,45 @@ def test_float32_mlp_with_weight_decay_equals_train(flat, activation):
     for optimizer in ("sgd", "adam"):
         _check_against_train(build, flat, epochs=2, batch_size=32, lr=0.01, momentum=0.5,
                              weight_decay=1e-3, optimizer=optimizer)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("parametrization", ["sp", "mup"])
+@pytest.mark.parametrize("optimizer,lr,momentum", [("sgd", 0.5, 0.0), ("adam", 0.01, 0.9)])
+def test_mup_mlp_equals_train(flat, dtype, parametrization, optimizer, lr, momentum):
+    """muP's ScaledDense (multipliers in the forward pass and in every gradient)."""
+
+    def build(seed):
+        return mup_mlp([64, 48, 48, 10], parametrization=parametrization, base_width=16,
+                       rng=seed, dtype=dtype)  # fmt: skip
+
+    assert stacked.why_not_stacked([build(0), build(1)]) is None
+    runs = _check_against_train(build, flat, epochs=2, batch_size=32, lr=lr,
+                                momentum=momentum, optimizer=optimizer)  # fmt: skip
+    assert not any(h.diverged for h in runs.histories)
+
+
+def test_mup_mlps_with_other_multipliers_are_not_stacked():
+    nets = [mup_mlp([64, 32, 10], base_width=base, rng=0) for base in (16, 32)]
+    assert "differs from nets[0] at layer 0 (ScaledDense)" in stacked.why_not_stacked(nets)
+
+
+@pytest.mark.parametrize("splits,every_epoch", [(("test",), False), ((), True),
+                                                (("test", "train"), True)])  # fmt: skip
+def test_fewer_records_equal_train_with_the_same_options(flat, splits, every_epoch):
+    def build(seed):
+        return mlp([64, 16, 10], weight_init="he_normal", rng=seed)
+
+    runs = _check_against_train(build, flat, epochs=2, batch_size=32, lr=0.05, splits=splits,
+                                every_epoch=every_epoch)  # fmt: skip
+    n_records = (3 if every_epoch else 1) if "test" in splits else 0
+    assert all(len(h.test_acc) == n_records for h in runs.histories)
+    auto = experiments.train_seeds(build, flat, SEEDS, epochs=2, lr=0.05, profile=False,
+                                   splits=splits, every_epoch=every_epoch)  # fmt: skip
+    loop = experiments.train_seeds(build, flat, SEEDS, epochs=2, lr=0.05, profile=False,
+                                   splits=splits, every_epoch=every_epoch, stacked=False)  # fmt: skip
+    for h, ref in zip(auto.histories, loop.histories, strict=True):
+        _same_history(h, ref, 1e-12)
 
 
 def test_other_layers_and_conv_geometries_equal_train(images):

@@ -133,6 +133,50 @@ def test_divergence_is_reported_not_hidden(digits):
     assert len(h.step_loss) == h.diverged_at_step or len(h.step_loss) == h.diverged_at_step - 1
 
 
+def test_fewer_records_train_the_same_weights(digits):
+    """splits and every_epoch change what is evaluated, never the training."""
+    flat = Dataset(digits.X_train.reshape(-1, 64)[:200], digits.y_train[:200],
+                   digits.X_test.reshape(-1, 64)[:90], digits.y_test[:90], 10)  # fmt: skip
+
+    def run(**kw):
+        net = mlp([64, 32, 10], weight_init="he_normal", rng=4)
+        return net, train(net, flat, epochs=3, batch_size=32, lr=0.05, rng=4, **kw)
+
+    full_net, full = run(profile=False)
+    assert len(full.train_loss) == len(full.test_acc) == 4
+    for kw in (
+        {"every_epoch": False},
+        {"splits": ("test",)},
+        {"splits": ["TEST", "train"]},
+        {"splits": (), "every_epoch": False},
+        {"every_epoch": False, "profile": True},
+    ):
+        net, h = run(**{"profile": False, **kw})
+        assert h.step_loss == full.step_loss and not h.diverged
+        for (_, _, p, _), (_, _, q, _) in zip(net.parameters(), full_net.parameters(),
+                                              strict=True):  # fmt: skip
+            np.testing.assert_array_equal(p, q)
+        splits = [s.lower() for s in kw.get("splits", ("train", "test"))]
+        every = kw.get("every_epoch", True)
+        for split in ("train", "test"):
+            for metric in ("loss", "acc"):
+                got = getattr(h, f"{split}_{metric}")
+                ref = getattr(full, f"{split}_{metric}")
+                expected = [] if split not in splits else (ref if every else ref[-1:])
+                assert got == expected, (kw, split, metric)
+        assert len(h.profiles) == (1 if kw.get("profile") else 0)
+
+
+def test_a_run_that_diverges_before_its_only_record_has_none(digits):
+    net = mlp([64, 64, 10], weight_init="normal", init_kwargs={"std": 10.0}, rng=0)
+    flat = Dataset(digits.X_train.reshape(-1, 64), digits.y_train,
+                   digits.X_test.reshape(-1, 64), digits.y_test, 10)  # fmt: skip
+    h = train(net, flat, epochs=2, lr=1e300, momentum=0.0, rng=0, profile=False,
+              every_epoch=False)  # fmt: skip
+    assert h.diverged and h.diverged_at_step is not None
+    assert h.train_loss == h.test_loss == h.train_acc == h.test_acc == []
+
+
 def test_evaluate_matches_predict(digits):
     net = small_cnn(rng=1)
     loss, acc = evaluate(net, digits.X_test, digits.y_test, batch_size=64)
@@ -146,6 +190,9 @@ def test_evaluate_matches_predict(digits):
         ({"epochs": 0}, ValueError, "epochs"),
         ({"batch_size": 2.5}, ValueError, "batch_size"),
         ({"rng": "seed"}, TypeError, "rng"),
+        ({"splits": "test"}, TypeError, "splits"),
+        ({"splits": ("test", "validation")}, ValueError, "splits"),
+        ({"every_epoch": "no"}, TypeError, "every_epoch"),
     ],
 )
 def test_train_bad_input(digits, kwargs, exc, match):

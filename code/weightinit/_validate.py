@@ -25,12 +25,15 @@ def real(value, name: str, *, positive: bool = False, lower: float | None = None
     ``positive``: must be ``> 0``; ``lower``: must be ``>= lower``; ``upper``: must
     be ``< upper``. Booleans are rejected (``True`` is not a number here).
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        value = float(value)
-    except OverflowError:  # a Python int beyond float range
-        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
+    if type(value) is not float:  # (a float needs no conversion: the common case)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        try:
+            value = float(value)
+        except OverflowError:  # a Python int beyond float range
+            raise ValueError(
+                f"{name} must be finite, got an integer too large for a float"
+            ) from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if positive and value <= 0:

@@ -88,6 +88,12 @@ def check_shape(shape, name: str = "shape", min_dims: int = 1) -> tuple[int, ...
     ValueError
         If it has fewer than ``min_dims`` entries or an entry is ``<= 0``.
     """
+    if type(shape) is tuple and len(shape) >= min_dims:  # the common case, checked fast
+        for d in shape:
+            if type(d) is not int or d <= 0:
+                break
+        else:
+            return shape
     if isinstance(shape, np.ndarray):
         if shape.ndim == 0:
             shape = shape.item()

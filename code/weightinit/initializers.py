@@ -147,11 +147,16 @@ def as_generator(rng) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
+_COMMON_FLOATS = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
+
+
 def _check_dtype(dtype) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except Exception as exc:  # TypeError, or ValueError/SyntaxError for odd strings
         raise TypeError(f"dtype must be a numpy floating dtype, got {dtype!r}") from exc
+    if dt in _COMMON_FLOATS:  # (np.issubdtype costs more than a small draw)
+        return dt
     if not np.issubdtype(dt, np.floating):
         raise TypeError(
             f"dtype must be a floating dtype (float16, float32, float64), got {dt.name}"
@@ -291,7 +296,7 @@ class Distribution:
         with np.errstate(over="ignore"):
             res = out.astype(dt, copy=False)
         info = np.finfo(dt)
-        if not np.all(np.isfinite(res)):
+        if not np.isfinite(res).all():
             raise ValueError(
                 f"dtype {dt.name} cannot hold these draws: {self} overflows its largest "
                 f"value {float(info.max):.4g}; use a smaller scale or a wider dtype"
@@ -387,9 +392,9 @@ def _positional_trap(fn_name: str, args: tuple) -> TypeError:
     )
 
 
-def _check_params(fn_name: str, spec, params: dict) -> None:
-    """An unknown keyword raises TypeError naming it and the accepted ones."""
-    allowed = [p for p in inspect.signature(spec).parameters if p != "shape"]
+def _check_params(fn_name: str, allowed: list[str], params: dict) -> None:
+    """An unknown keyword raises TypeError naming it and the accepted ones (``allowed``:
+    the builder's parameters after ``shape``)."""
     for key in params:
         if key not in allowed:
             raise TypeError(
@@ -406,15 +411,18 @@ def _initializer(*aliases: str):
     """
 
     def deco(spec):
+        sig = inspect.signature(spec)  # once: it costs more than drawing a small layer
+        allowed = [p for p in sig.parameters if p != "shape"]
+
         @functools.wraps(spec)
         def init(shape, *args, rng=None, dtype=np.float64, **params):
             if args:
                 raise _positional_trap(spec.__name__, args)
-            _check_params(spec.__name__, spec, params)
+            if params:
+                _check_params(spec.__name__, allowed, params)
             shape = check_shape(shape)
             return spec(shape, **params).sample(shape, rng, dtype)
 
-        sig = inspect.signature(spec)
         params = list(sig.parameters.values())
         rng_param = inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)
         dtype_param = inspect.Parameter("dtype", inspect.Parameter.KEYWORD_ONLY, default=np.float64)
@@ -527,7 +535,8 @@ def distribution(name, shape, **params) -> Distribution:
     spec = getattr(init, "distribution", None)
     if spec is None:
         raise ValueError(f"initializer {name!r} does not draw entries from a fixed distribution")
-    _check_params(getattr(init, "__name__", str(name)), spec, params)
+    allowed = [p for p in inspect.signature(spec).parameters if p != "shape"]
+    _check_params(getattr(init, "__name__", str(name)), allowed, params)
     return spec(check_shape(shape), **params)
 
 

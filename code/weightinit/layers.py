@@ -213,7 +213,7 @@ def _make_weight(init, shape, rng, init_kwargs, name, dtype=np.float64):
         raise TypeError(f"{name} must return a real array, got {type(w).__name__}") from exc
     if w.shape != tuple(shape):
         raise ValueError(f"{name} returned shape {w.shape}, expected {tuple(shape)}")
-    if not np.all(np.isfinite(w)):
+    if not np.isfinite(w).all():
         raise ValueError(f"{name} returned non-finite values (NaN or inf)")
     return w.astype(dtype, copy=False)
 
@@ -762,8 +762,9 @@ class Sequential:
     def parameters(self):
         """Yield ``(layer_index, name, param, grad_or_None)`` for every parameter."""
         for i, layer in enumerate(self.layers):
+            grads = layer.grads  # once per layer: a property (Residual) builds a new dict
             for name, p in layer.params.items():
-                yield i, name, p, layer.grads.get(name)
+                yield i, name, p, grads.get(name)
 
     def trainable_parameters(self):
         """Like :meth:`parameters`, for the parameters the optimizers update: those of

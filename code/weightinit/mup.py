@@ -57,13 +57,16 @@ class ScaledDense(Dense):
     weight_std : float
         The stored weight is drawn from ``N(0, weight_std²)``; the bias starts at 0.
     rng : int or Generator
+    dtype : numpy.float64 (default) or numpy.float32
+        Precision of the parameters (drawn in float64, then rounded); inputs and output
+        gradients are cast to it, as in :class:`~weightinit.layers.Dense`.
     """
 
     def __init__(self, in_features, out_features, *, w_mult: float = 1.0, b_mult: float = 1.0,
-                 weight_std: float = 1.0, rng=None):  # fmt: skip
+                 weight_std: float = 1.0, rng=None, dtype=np.float64):  # fmt: skip
         std = real(weight_std, "weight_std", positive=True)
         gen = as_generator(rng)
-        super().__init__(in_features, out_features, weight_init="zeros", rng=gen)
+        super().__init__(in_features, out_features, weight_init="zeros", rng=gen, dtype=dtype)
         self.w_mult = real(w_mult, "w_mult", positive=True)
         self.b_mult = real(b_mult, "b_mult", positive=True)
         self.params["W"][...] = gen.normal(0.0, std, size=self.params["W"].shape)
@@ -79,6 +82,7 @@ class ScaledDense(Dense):
             raise ValueError(
                 f"ScaledDense input must have shape (N, {self.in_features}), got {x.shape}"
             )
+        x = x.astype(self.dtype, copy=False)
         self._x = x
         self._y_shape = (x.shape[0], self.out_features)
         return self.w_mult * (x @ self.params["W"].T) + self.b_mult * self.params["b"]
@@ -127,7 +131,8 @@ def width_multipliers(parametrization: str, width: int, base_width: int) -> dict
 
 
 def mup_mlp(sizes, *, parametrization: str = "mup", base_width: int | None = None,
-            activation_name: str = "relu", gain: float | None = None, rng=0) -> Sequential:  # fmt: skip
+            activation_name: str = "relu", gain: float | None = None, rng=0,
+            dtype=np.float64) -> Sequential:  # fmt: skip
     """An MLP in the standard (``"sp"``) or the maximal-update (``"mup"``) parametrization.
 
     Parameters
@@ -145,6 +150,9 @@ def mup_mlp(sizes, *, parametrization: str = "mup", base_width: int | None = Non
         ``g`` in ``Var(w) = g²/fan_in`` for the input and hidden layers; by default
         :func:`weightinit.fans.gain` of the activation (``√2`` for ReLU).
     rng : int or Generator
+    dtype : numpy.float64 (default) or numpy.float32
+        Precision of every layer; a float32 network's weights are its float64 twin's,
+        rounded (the same draws).
 
     Returns
     -------
@@ -174,7 +182,8 @@ def mup_mlp(sizes, *, parametrization: str = "mup", base_width: int | None = Non
         else:
             w_mult, b_mult, var = m["output_w_mult"], 1.0, m["output_var_factor"] / a
         std = math.sqrt(var) / w_mult  # Var(W) = Var(w) / m_w²
-        layers.append(ScaledDense(a, b, w_mult=w_mult, b_mult=b_mult, weight_std=std, rng=gen))
+        layers.append(ScaledDense(a, b, w_mult=w_mult, b_mult=b_mult, weight_std=std, rng=gen,
+                                  dtype=dtype))  # fmt: skip
         if i < last:
             layers.append(activation(activation_name))
     return Sequential(layers)

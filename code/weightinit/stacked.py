@@ -31,8 +31,8 @@ per-seed loop, ``stacked=True`` insists (an error says why the networks cannot b
 
 Supported layers (exact classes: a subclass may change what a layer does)
 -------------------------------------------------------------------------
-:class:`~weightinit.layers.Dense`, :class:`~weightinit.layers.Conv2D` (any stride, padding,
-dilation), :class:`~weightinit.layers.ReLU`, :class:`~weightinit.layers.LeakyReLU`,
+:class:`~weightinit.layers.Dense`, :class:`~weightinit.mup.ScaledDense` (muP's multipliers),
+:class:`~weightinit.layers.Conv2D` (any stride, padding, dilation), :class:`~weightinit.layers.ReLU`, :class:`~weightinit.layers.LeakyReLU`,
 :class:`~weightinit.layers.Tanh`, :class:`~weightinit.layers.Sigmoid`,
 :class:`~weightinit.layers.SELU`, :class:`~weightinit.layers.Identity`,
 :class:`~weightinit.layers.Flatten`, :class:`~weightinit.layers.MaxPool2D` and
@@ -100,14 +100,15 @@ from .layers import (
     _spread,
     softmax_cross_entropy,
 )
+from .mup import ScaledDense
 from .pooling import AvgPool2D
 from .training import SGD, Adam, History
 
 __all__ = ["StackedRuns", "train_stacked", "why_not_stacked"]
 
 #: the layer classes the engine reproduces (exact types)
-SUPPORTED = (Dense, Conv2D, ReLU, LeakyReLU, Tanh, Sigmoid, SELU, Identity, Flatten, MaxPool2D,
-             AvgPool2D)  # fmt: skip
+SUPPORTED = (Dense, ScaledDense, Conv2D, ReLU, LeakyReLU, Tanh, Sigmoid, SELU, Identity, Flatten,
+             MaxPool2D, AvgPool2D)  # fmt: skip
 
 #: rows of one evaluation chunk, as :func:`weightinit.training.evaluate` (its batch_size)
 EVAL_BATCH = 512
@@ -127,6 +128,8 @@ def _signature(layer) -> tuple:
     params = tuple((k, v.shape, v.dtype.str) for k, v in layer.params.items())
     if kind is Dense:
         return (kind, params, layer.dtype.str, layer.trainable)
+    if kind is ScaledDense:
+        return (kind, params, layer.dtype.str, layer.trainable, layer.w_mult, layer.b_mult)
     if kind is Conv2D:
         geometry = (_pair(layer.stride), _pair(layer.padding), _pair(layer.dilation))
         return (kind, params, layer.dtype.str, layer.trainable, layer.kernel_size, geometry)
@@ -149,7 +152,7 @@ def _layer_problem(layer, i: int) -> str | None:
     overridden = sorted(set(vars(layer)) & {"forward", "backward", "_f", "_df"})
     if overridden:
         return f"layer {i} ({kind.__name__}) has {overridden} replaced on the instance"
-    if kind in (Dense, Conv2D):
+    if kind in (Dense, ScaledDense, Conv2D):
         if set(layer.params) != {"W", "b"}:
             return f"layer {i} ({kind.__name__}) has parameters {sorted(layer.params)}, not W and b"
         for name, p in layer.params.items():
@@ -286,6 +289,32 @@ class _SDense(_Weighted):
         np.matmul(dy.transpose(0, 2, 1), x, out=self._grad_buffer("W", w.shape))
         np.sum(dy, axis=1, out=self._grad_buffer("b", self.params["b"].shape))
         return np.matmul(dy, w) if self.need_dx else None
+
+
+class _SScaledDense(_SDense):
+    """:class:`~weightinit.mup.ScaledDense`: ``y = m_w · x Wᵀ + m_b · b``, its gradients
+    multiplied by the same constants, in the layer's order of operations."""
+
+    def __init__(self, layers):
+        super().__init__(layers)
+        self.w_mult, self.b_mult = layers[0].w_mult, layers[0].b_mult
+
+    def forward(self, x, lead, keep, seeds):
+        x = x.astype(self.dtype, copy=False)
+        y = np.matmul(x, self.params["W"][seeds].transpose(0, 2, 1))
+        y *= self.w_mult  # m_w * (x W^T): one rounding per entry, as in the layer
+        y += self.b_mult * self.params["b"][seeds, None, :]
+        if keep:
+            self._x = x
+        return y
+
+    def backward(self, dy):
+        w, x = self.params["W"], self._x
+        gw = np.matmul(dy.transpose(0, 2, 1), x, out=self._grad_buffer("W", w.shape))
+        gw *= self.w_mult
+        gb = np.sum(dy, axis=1, out=self._grad_buffer("b", self.params["b"].shape))
+        gb *= self.b_mult
+        return self.w_mult * np.matmul(dy, w) if self.need_dx else None
 
 
 class _SConv(_Weighted):
@@ -465,6 +494,8 @@ def _stack_layer(layers):
     kind = type(layers[0])
     if kind is Dense:
         return _SDense(layers)
+    if kind is ScaledDense:
+        return _SScaledDense(layers)
     if kind is Conv2D:
         return _SConv(layers)
     simple = {ReLU: _SReLU, Tanh: _STanh, Sigmoid: _SSigmoid, Identity: _SIdentity,

@@ -134,7 +134,8 @@ class History:
     """What :func:`train` records.
 
     ``train_loss``/``train_acc``/``test_loss``/``test_acc`` have one entry per
-    epoch *plus* the initial one (index 0 = before training). ``step_loss`` has one
+    epoch *plus* the initial one (index 0 = before training), with :func:`train`'s
+    default records (its ``splits`` and ``every_epoch`` can leave some out). ``step_loss`` has one
     entry per optimization step. ``profiles[k]`` is the depth profile after ``k``
     epochs (``profiles[0]`` at initialization). ``diverged`` is set when the loss
     or a parameter stopped being finite; training stops there.
