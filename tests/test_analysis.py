@@ -108,8 +108,8 @@ def monte_carlo(fn, q=1.0, n=400_000, seed=0):
 )
 @pytest.mark.parametrize("q", [0.3, 1.0, 2.5])
 def test_moments_agree_with_monte_carlo(name, layer, q):
-    param = 0.2 if name == "leaky_relu" else None
-    fwd, bwd = A.activation_moments(name, q, param=param)
+    slope = 0.2 if name == "leaky_relu" else None
+    fwd, bwd = A.activation_moments(name, q, negative_slope=slope)
 
     def df(z):
         layer.forward(z)
@@ -131,11 +131,13 @@ def test_closed_forms():
 
 
 @pytest.mark.parametrize(
-    ("name", "param"),
+    ("name", "slope"),
     [("linear", None), ("conv2d", None), ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.3)],
 )
-def test_numerical_gain_reproduces_the_derived_pytorch_gains(name, param):
-    assert A.numerical_gain(name, param) == pytest.approx(wi.gain(name, param), rel=1e-10)
+def test_numerical_gain_reproduces_the_derived_pytorch_gains(name, slope):
+    assert A.numerical_gain(name, negative_slope=slope) == pytest.approx(
+        wi.gain(name, slope), rel=1e-10
+    )
 
 
 def test_numerical_gain_shows_the_heuristic_ones():
@@ -249,7 +251,7 @@ def test_correlation_map_matches_monte_carlo():
         (lambda: A.activation_moments("tanh", -1.0), ValueError, "q must be >= 0"),
         (lambda: A.activation_moments("tanh", np.nan), ValueError, "q must be finite"),
         (lambda: A.activation_moments("tanh", n=1), ValueError, "n .* must be >= 2"),
-        (lambda: A.activation_moments("leaky_relu", param="a"), TypeError, "negative slope"),
+        (lambda: A.activation_moments("leaky_relu", negative_slope="a"), TypeError, "^negative_s"),
         (lambda: A.gaussian_expectation(3.0), TypeError, "fn must be a callable"),
         (lambda: A.numerical_gain("tanh", mode="both"), ValueError, "mode must be"),
         (lambda: A.length_map(1.0, 0.0), ValueError, "sigma_w must be > 0"),
@@ -275,7 +277,7 @@ def test_critical_sigma_w_of_homogeneous_activations_for_every_sigma_b():
     for sb in (0.0, 0.1, 0.5):
         assert A.critical_sigma_w(sb, "relu") == pytest.approx(math.sqrt(2), rel=1e-12)
         assert A.critical_sigma_w(sb, "linear") == pytest.approx(1.0, rel=1e-12)
-        assert A.critical_sigma_w(sb, "leaky_relu", param=0.5) == pytest.approx(
+        assert A.critical_sigma_w(sb, "leaky_relu", negative_slope=0.5) == pytest.approx(
             math.sqrt(2 / 1.25), rel=1e-12
         )
     # selu: unbounded, so the bracket's upper end diverges; that side counts as chaotic
@@ -321,3 +323,57 @@ def test_non_convergence_is_a_value_error_too():
     with pytest.raises(A.ConvergenceError, match="max_iter=50") as info:
         A.fixed_point(math.sqrt(2), 0.1, "relu", max_iter=50)
     assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)
+
+
+# --------------------------------------------------------------------------- leaky slope name
+#: every function of the module that takes the leaky slope, called with it (kw: the slope)
+SLOPE_CALLS = {
+    "activation_moments": lambda **kw: A.activation_moments("leaky_relu", 2.0, **kw),
+    "numerical_gain": lambda **kw: A.numerical_gain("leaky_relu", mode="backward", **kw),
+    "length_map": lambda **kw: A.length_map(2.0, 1.2, 0.1, "leaky_relu", **kw),
+    "fixed_point": lambda **kw: A.fixed_point(1.2, 0.1, "leaky_relu", **kw),
+    "chi1": lambda **kw: A.chi1(1.2, 0.1, "leaky_relu", **kw),
+    "correlation_map": lambda **kw: A.correlation_map(0.5, 1.2, 0.1, "leaky_relu", **kw),
+    "critical_sigma_w": lambda **kw: A.critical_sigma_w(0.1, "leaky_relu", **kw),
+    "depth_scale": lambda **kw: A.depth_scale(1.2, 0.1, "leaky_relu", **kw),
+}
+
+
+def test_every_slope_taking_function_is_listed():
+    import inspect
+
+    takes = {
+        name
+        for name in A.__all__
+        if callable(getattr(A, name))
+        and not inspect.isclass(getattr(A, name))
+        and {"negative_slope", "param"} & set(inspect.signature(getattr(A, name)).parameters)
+    }
+    assert takes == set(SLOPE_CALLS)
+    for name in takes:  # the slope is keyword-only, called negative_slope
+        params = inspect.signature(getattr(A, name)).parameters
+        assert params["negative_slope"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["param"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+@pytest.mark.parametrize("name", sorted(SLOPE_CALLS))
+def test_param_is_a_deprecated_alias_of_negative_slope(name):
+    call = SLOPE_CALLS[name]
+    expected = call(negative_slope=0.3)
+    with pytest.warns(DeprecationWarning, match=r"param= is deprecated.*negative_slope") as rec:
+        got = call(param=0.3)
+    assert len(rec) == 1  # one warning, however many functions the call goes through
+    assert rec[0].filename == __file__  # it points at the caller's line
+    np.testing.assert_array_equal(got, expected)
+    # the slope matters: 0.3 is not the default 0.01
+    assert not np.array_equal(call(negative_slope=None), expected)
+    with pytest.raises(TypeError, match="give the slope once: negative_slope, or its deprecated"):
+        call(negative_slope=0.3, param=0.3)
+
+
+def test_numerical_gain_refuses_a_positional_slope():
+    # numerical_gain(name, 0.2) meant the slope; now the slope is keyword-only
+    with pytest.raises(TypeError, match=r"negative_slope=0\.2"):
+        A.numerical_gain("leaky_relu", 0.2)
+    with pytest.raises(TypeError, match="only positional argument"):
+        A.numerical_gain("leaky_relu", None)

@@ -64,7 +64,16 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 
-from ._validate import boolean, check_bytes, choice, positive_int, real, real_array
+from ._validate import (
+    boolean,
+    check_bytes,
+    choice,
+    positive_int,
+    real,
+    real_array,
+    slope_alias,
+)
+from .initializers import _hide_varargs
 from .layers import Layer, Sequential, activation
 
 __all__ = [
@@ -239,7 +248,17 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
     return float(out) if out.ndim == 0 else out
 
 
-def _activation_layer(nonlinearity, param) -> tuple[Layer, bool]:
+def _slope(negative_slope, param):
+    """``negative_slope``, or the deprecated alias ``param`` (with a DeprecationWarning).
+
+    Called first thing by every public function that takes the slope, so the warning
+    points at the user's line (this helper, then the public function, then the user).
+    The value is checked where it is used (leaky_relu only, as :func:`weightinit.gain`).
+    """
+    return slope_alias(negative_slope, param, "param", stacklevel=3)
+
+
+def _activation_layer(nonlinearity, negative_slope) -> tuple[Layer, bool]:
     if isinstance(nonlinearity, Layer):
         name = getattr(nonlinearity, "nonlinearity", None)
         if name not in ACTIVATIONS:
@@ -259,14 +278,18 @@ def _activation_layer(nonlinearity, param) -> tuple[Layer, bool]:
             f"unknown nonlinearity {nonlinearity!r}; allowed: {', '.join(ACTIVATIONS)}"
         )
     if name == "leaky_relu":
-        slope = 0.01 if param is None else real(param, "param (the leaky_relu negative slope)")
+        slope = (
+            0.01
+            if negative_slope is None
+            else real(negative_slope, "negative_slope (the leaky_relu negative slope)")
+        )
         return activation(name, negative_slope=slope), True
     return activation(name), ACTIVATIONS[name]
 
 
-def _f_and_df(nonlinearity, param):
+def _f_and_df(nonlinearity, negative_slope):
     """Value and derivative of the library's activation layer (the same code the nets run)."""
-    layer, kinked = _activation_layer(nonlinearity, param)
+    layer, kinked = _activation_layer(nonlinearity, negative_slope)
 
     def f(x):
         return layer.forward(x, training=False)
@@ -278,7 +301,8 @@ def _f_and_df(nonlinearity, param):
     return f, df, kinked
 
 
-def activation_moments(nonlinearity, q=1.0, *, param=None, n: int = DEFAULT_NODES):
+def activation_moments(nonlinearity, q=1.0, *, negative_slope=None, n: int = DEFAULT_NODES,
+                       param=None):  # fmt: skip
     """Second moments :math:`\\mathbb{E}[f(\\sqrt q z)^2]` and :math:`\\mathbb{E}[f'(\\sqrt q z)^2]`.
 
     Parameters
@@ -288,22 +312,28 @@ def activation_moments(nonlinearity, q=1.0, *, param=None, n: int = DEFAULT_NODE
         ``selu``; evaluated with the library's own layers (:mod:`weightinit.layers`).
     q : float or array, >= 0
         Variance of the pre-activation.
-    param : float, optional
-        Negative slope of ``leaky_relu`` (default 0.01, as :func:`weightinit.gain`).
+    negative_slope : float, optional
+        Negative slope of ``leaky_relu`` (default 0.01, as :func:`weightinit.gain`);
+        ignored for the other activations. Keyword-only.
     n : int
         Quadrature nodes.
+    param : float, optional
+        Deprecated alias of ``negative_slope`` (PyTorch's ``calculate_gain`` name): works
+        with a :class:`DeprecationWarning`; giving both raises :class:`TypeError`.
 
     Returns
     -------
     (forward, backward) : floats or arrays of the shape of ``q``
     """
-    f, df, kinked = _f_and_df(nonlinearity, param)
+    negative_slope = _slope(negative_slope, param)
+    f, df, kinked = _f_and_df(nonlinearity, negative_slope)
     fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
     bwd = gaussian_expectation(lambda x: df(x) ** 2, q, n=n, split_at_zero=kinked)
     return fwd, bwd
 
 
-def numerical_gain(nonlinearity, param=None, *, mode: str = "forward", n: int = DEFAULT_NODES):
+def numerical_gain(nonlinearity, *args, negative_slope=None, mode: str = "forward",
+                   n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """The gain that keeps the second moment of a unit-variance signal, computed.
 
     For a layer with :math:`\\mathrm{Var}(w) = g^2/\\text{fan}` fed by
@@ -324,18 +354,33 @@ def numerical_gain(nonlinearity, param=None, *, mode: str = "forward", n: int = 
     nonlinearity : str
         As :func:`activation_moments`; ``conv*`` names are the identity (PyTorch's
         convention).
-    param : float, optional
-        Negative slope of ``leaky_relu``.
+    negative_slope : float, optional
+        Negative slope of ``leaky_relu`` (default 0.01). Keyword-only: a positional
+        second argument raises :class:`TypeError` (it used to be the slope, and
+        :func:`weightinit.gain` still takes it positionally, as PyTorch): write
+        ``negative_slope=``.
     mode : {"forward", "backward"}
     n : int
         Quadrature nodes.
+    param : float, optional
+        Deprecated alias of ``negative_slope`` (:class:`DeprecationWarning`).
     """
+    if args:
+        raise TypeError(
+            f"numerical_gain() takes the nonlinearity as its only positional argument, got "
+            f"{len(args)} more ({args[0]!r}); pass the leaky slope as a keyword, "
+            f"numerical_gain({nonlinearity!r}, negative_slope={args[0]!r})"
+        )
+    negative_slope = _slope(negative_slope, param)
     mode = choice(mode, "mode", ("forward", "backward"))
-    fwd, bwd = activation_moments(nonlinearity, 1.0, param=param, n=n)
+    fwd, bwd = activation_moments(nonlinearity, 1.0, negative_slope=negative_slope, n=n)
     m = fwd if mode == "forward" else bwd
     if m <= 0:
         raise ValueError(f"{nonlinearity!r} has zero {mode} second moment: no gain exists")
     return 1.0 / math.sqrt(m)
+
+
+_hide_varargs(numerical_gain)
 
 
 # --------------------------------------------------------------------------- mean field
@@ -345,8 +390,8 @@ def _sigmas(sigma_w, sigma_b):
     return sw, sb
 
 
-def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
-               n: int = DEFAULT_NODES):  # fmt: skip
+def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+               n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """One step of the mean-field length map (Poole et al., 2016, eq. 3).
 
     .. math::
@@ -357,10 +402,13 @@ def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     squared length of the pre-activation vector divided by the width) of a network
     of infinite width with weights :math:`\\mathcal{N}(0, \\sigma_w^2/\\text{fan}_\\text{in})`
     and biases :math:`\\mathcal{N}(0, \\sigma_b^2)`. Arguments broadcast.
+    ``negative_slope`` (keyword-only) is the slope of ``leaky_relu``; ``param`` its
+    deprecated alias (:class:`DeprecationWarning`).
     """
+    negative_slope = _slope(negative_slope, param)
     q = _nonneg_array(q, "q")
     sw, sb = _sigmas(sigma_w, sigma_b)
-    f, _, kinked = _f_and_df(nonlinearity, param)
+    f, _, kinked = _f_and_df(nonlinearity, negative_slope)
     fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
     with np.errstate(over="ignore"):
         out = sw**2 * fwd + sb**2
@@ -372,8 +420,9 @@ def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     return float(out) if np.ndim(out) == 0 else out
 
 
-def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0,
-                tol: float = 1e-10, max_iter: int = 10_000, n: int = DEFAULT_NODES):  # fmt: skip
+def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None, q0=1.0,
+                tol: float = 1e-10, max_iter: int = 10_000, n: int = DEFAULT_NODES,
+                param=None):  # fmt: skip
     """The fixed point :math:`q^*` the length map reaches from ``q0``, by iterating it.
 
     Iteration (rather than root finding) returns the *attracting* fixed point, the one a
@@ -383,8 +432,8 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
     ----------
     sigma_w : float or array, > 0
     sigma_b : float or array, >= 0
-    nonlinearity, param, n
-        As :func:`length_map`.
+    nonlinearity, negative_slope, n, param
+        As :func:`length_map` (``param`` is the deprecated alias of ``negative_slope``).
     q0 : float, >= 0
         Starting second moment (the input's).
     tol : float
@@ -404,6 +453,7 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
         :math:`\\sigma_w^2 = 2,\\ \\sigma_b > 0`, where :math:`q` grows linearly for ever).
         A :class:`RuntimeError` and a :class:`ValueError`.
     """
+    negative_slope = _slope(negative_slope, param)
     sw, sb = _sigmas(sigma_w, sigma_b)
     q = np.broadcast_to(_nonneg_array(q0, "q0"), np.broadcast(sw, sb).shape).astype(float)
     tol = real(tol, "tol", positive=True)
@@ -411,7 +461,7 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
     done = np.zeros(q.shape, dtype=bool)
     for _ in range(max_iter):
         new = np.where(done, q, length_map(np.where(done, 0.0, q), sw, sb, nonlinearity,
-                                           param=param, n=n))  # fmt: skip
+                                           negative_slope=negative_slope, n=n))  # fmt: skip
         diverged = new > 1e100
         new = np.where(diverged, np.inf, new)
         conv = np.abs(new - q) <= tol * np.maximum(q, 1e-300)
@@ -427,26 +477,28 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
     )
 
 
-def _q_star(q_star, sigma_w, sigma_b, nonlinearity, param, n):
+def _q_star(q_star, sigma_w, sigma_b, nonlinearity, negative_slope, n):
     if q_star is None:
-        return fixed_point(sigma_w, sigma_b, nonlinearity, param=param, n=n)
+        return fixed_point(sigma_w, sigma_b, nonlinearity, negative_slope=negative_slope, n=n)
     return _nonneg_array(q_star, "q_star")
 
 
-def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q_star=None,
-         n: int = DEFAULT_NODES):  # fmt: skip
+def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None, q_star=None,
+         n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """:math:`\\chi_1 = \\sigma_w^2\\, \\mathbb{E}[f'(\\sqrt{q^*} z)^2]` (Poole et al., 2016).
 
     The slope of the correlation map at :math:`c = 1` and the factor by which the mean
     squared singular value of one layer's Jacobian multiplies the gradient's second
     moment per layer (Schoenholz et al., 2017; Pennington et al., 2017). ``q_star``
-    defaults to :func:`fixed_point`. Arguments broadcast.
+    defaults to :func:`fixed_point`. Arguments broadcast. ``negative_slope``
+    (keyword-only) is the slope of ``leaky_relu``; ``param`` its deprecated alias.
     """
+    negative_slope = _slope(negative_slope, param)
     sw, sb = _sigmas(sigma_w, sigma_b)
-    qs = _q_star(q_star, sw, sb, nonlinearity, param, n)
+    qs = _q_star(q_star, sw, sb, nonlinearity, negative_slope, n)
     if np.any(np.isinf(qs)):
         raise ValueError("q_star is infinite (the length map diverges): chi1 is undefined")
-    _, bwd = activation_moments(nonlinearity, qs, param=param, n=n)
+    _, bwd = activation_moments(nonlinearity, qs, negative_slope=negative_slope, n=n)
     with np.errstate(over="ignore"):
         out = sw**2 * bwd
     if not np.all(np.isfinite(out)):
@@ -454,8 +506,8 @@ def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q_star=None,
     return float(out) if np.ndim(out) == 0 else out
 
 
-def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
-                    q_star=None, n: int = 60):  # fmt: skip
+def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+                    q_star=None, n: int = 60, param=None):  # fmt: skip
     """One step of the correlation map at the length fixed point (Poole et al., 2016, eq. 5).
 
     .. math::
@@ -467,8 +519,10 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     pre-activations of two inputs one layer up, given correlation :math:`c` now.
     Two-dimensional tensor quadrature (``n`` nodes per axis; for kinked activations
     the inner integral is split where :math:`u_2` changes sign). ``c`` may be an array
-    in :math:`[-1, 1]`; ``sigma_w``, ``sigma_b`` are scalars here.
+    in :math:`[-1, 1]`; ``sigma_w``, ``sigma_b`` are scalars here. ``negative_slope``
+    (keyword-only) is the slope of ``leaky_relu``; ``param`` its deprecated alias.
     """
+    negative_slope = _slope(negative_slope, param)
     c = real_array(c, "c", allow_empty=False)
     if np.any(np.abs(c) > 1):
         raise ValueError(f"c must lie in [-1, 1], got {c!r}")
@@ -476,7 +530,7 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     sb = real(sigma_b, "sigma_b", lower=0.0)
     n = _nodes(n)
     check_bytes(c.size * 2 * n * n, 8, "c", "quadrature grid (c.size × 2n²)")
-    qs = _q_star(q_star, sw, sb, nonlinearity, param, n=DEFAULT_NODES)
+    qs = _q_star(q_star, sw, sb, nonlinearity, negative_slope, n=DEFAULT_NODES)
     if np.ndim(qs) != 0:
         raise ValueError(
             f"q_star must be one number here (sigma_w, sigma_b are scalars), got {qs!r}"
@@ -484,7 +538,7 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     qs = float(qs)
     if not math.isfinite(qs) or qs <= 0:
         raise ValueError(f"q_star must be finite and > 0 for a correlation, got {qs!r}")
-    f, _, kinked = _f_and_df(nonlinearity, param)
+    f, _, kinked = _f_and_df(nonlinearity, negative_slope)
     s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))[..., None, None]  # (..., 1, 1)
     cc = c[..., None, None]
     rq = math.sqrt(qs)
@@ -519,8 +573,9 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     return float(out) if out.ndim == 0 else out
 
 
-def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0.5, 4.0),
-                     n: int = DEFAULT_NODES) -> float:  # fmt: skip
+def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+                     bracket=(0.5, 4.0), n: int = DEFAULT_NODES,
+                     param=None) -> float:  # fmt: skip
     """The :math:`\\sigma_w` at which :math:`\\chi_1 = 1` for a given :math:`\\sigma_b`.
 
     The edge of chaos (Schoenholz et al., 2017, Fig. 1), found with Brent's method on
@@ -534,13 +589,15 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     every :math:`\\sigma_b` (:math:`\\sqrt 2` for ReLU), returned directly: beyond it
     the length map has no finite fixed point (the signal explodes). For the other
     activations a :math:`\\sigma_w` where the length map diverges counts as chaotic
-    (:math:`\\chi_1 > 1`).
+    (:math:`\\chi_1 > 1`). ``negative_slope`` (keyword-only) is the slope of
+    ``leaky_relu``; ``param`` its deprecated alias (:class:`DeprecationWarning`).
 
     Raises
     ------
     ValueError
         :math:`\\chi_1 - 1` does not change sign inside ``bracket``.
     """
+    negative_slope = _slope(negative_slope, param)
     sb = real(sigma_b, "sigma_b", lower=0.0)
     if not (isinstance(bracket, (tuple, list)) and len(bracket) == 2):
         raise ValueError(f"bracket must be a pair (low, high), got {bracket!r}")
@@ -548,7 +605,7 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     hi = real(bracket[1], "bracket[1]", positive=True)
     if not lo < hi:
         raise ValueError(f"bracket must have low < high, got {bracket!r}")
-    layer, _ = _activation_layer(nonlinearity, param)
+    layer, _ = _activation_layer(nonlinearity, negative_slope)
     if layer.nonlinearity in ("relu", "leaky_relu", "linear"):
         _, bwd = activation_moments(layer, 1.0, n=n)
         return 1.0 / math.sqrt(bwd)
@@ -556,10 +613,10 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
         return 1.0
 
     def g(sw):
-        qs = fixed_point(sw, sb, nonlinearity, param=param, n=n)
+        qs = fixed_point(sw, sb, nonlinearity, negative_slope=negative_slope, n=n)
         if math.isinf(qs):  # the length map diverges: the signal explodes (chaotic side)
             return 1.0
-        return chi1(sw, sb, nonlinearity, param=param, q_star=qs, n=n) - 1.0
+        return chi1(sw, sb, nonlinearity, negative_slope=negative_slope, q_star=qs, n=n) - 1.0
 
     glo, ghi = g(lo), g(hi)
     if glo * ghi > 0:
@@ -570,8 +627,8 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     return float(brentq(g, lo, hi, xtol=1e-10))
 
 
-def depth_scale(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
-                n: int = DEFAULT_NODES):  # fmt: skip
+def depth_scale(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+                n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """Gradient depth scale :math:`\\xi_\\nabla = -1/\\ln \\chi_1` (Schoenholz et al., 2017).
 
     The second moment of the back-propagated gradient changes by :math:`\\chi_1` per
@@ -581,8 +638,13 @@ def depth_scale(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     phase (negative :math:`\\xi`). In the ordered phase it is also the depth scale
     :math:`\\xi_c` over which the correlation of two inputs approaches 1. Infinite at
     :math:`\\chi_1 = 1` (within 1e-12, the quadrature's round-off). Arguments broadcast.
+    ``negative_slope`` (keyword-only) is the slope of ``leaky_relu``; ``param`` its
+    deprecated alias (:class:`DeprecationWarning`).
     """
-    x = np.asarray(chi1(sigma_w, sigma_b, nonlinearity, param=param, n=n), dtype=float)
+    negative_slope = _slope(negative_slope, param)
+    x = np.asarray(
+        chi1(sigma_w, sigma_b, nonlinearity, negative_slope=negative_slope, n=n), dtype=float
+    )
     log = np.log(x)
     with np.errstate(divide="ignore"):
         # |ln chi1| below 1e-12 is quadrature round-off around chi1 = 1: call it critical

@@ -68,7 +68,7 @@ import numpy as np
 from scipy import special as _special
 from scipy import stats as _stats
 
-from ._validate import check_bytes, choice, real
+from ._validate import check_bytes, choice, real, slope_alias
 from .fans import _check_fan, check_shape, fans, gain
 
 __all__ = [
@@ -711,14 +711,8 @@ def glorot_normal(shape, *, gain: float = 1.0, layout: str | None = None) -> Dis
 def _slope(negative_slope, a) -> float:
     """The leaky slope: ``negative_slope``, or PyTorch's deprecated spelling ``a``."""
     if a is not None:
-        if negative_slope != 0.0:
-            raise TypeError("give the slope once: negative_slope, or its deprecated alias a")
-        warnings.warn(
-            "a= is deprecated: the leaky slope is called negative_slope in this library",
-            DeprecationWarning,
-            stacklevel=4,
-        )
-        return _check_real(a, "a")
+        return _check_real(slope_alias(negative_slope, a, "a", given=negative_slope != 0.0,
+                                       stacklevel=4), "a")  # fmt: skip
     return _check_real(negative_slope, "negative_slope")
 
 
