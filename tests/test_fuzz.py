@@ -297,7 +297,7 @@ def _optimizer_step(cls):
 
 
 def _distribution_sample(kind, loc, scale, cutoff, shape, rng, dtype):
-    return initializers.Distribution(kind, loc, scale, cutoff).sample(shape, rng, dtype)
+    return initializers.Distribution(kind, loc, scale, cutoff).sample(shape, rng=rng, dtype=dtype)
 
 
 def _dataset_subset(n_train):

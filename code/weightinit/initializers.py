@@ -264,13 +264,18 @@ class Distribution:
             return _stats.truncnorm(-self.cutoff, self.cutoff, loc=self.loc, scale=self.scale)
         raise ValueError("a constant has no continuous scipy distribution")
 
-    def sample(self, shape, rng=None, dtype=np.float64) -> np.ndarray:
+    def sample(self, shape, *args, rng=None, dtype=np.float64) -> np.ndarray:
         """Draw an array of ``shape`` (float64 draws, cast to ``dtype``).
+
+        ``rng`` and ``dtype`` are keyword-only, as in every function that draws: a
+        positional second argument raises :class:`TypeError`.
 
         See "Dtypes" in the module docstring for what happens to values the dtype
         cannot hold (bounded draws are clipped into their bounds; overflow and a scale
         that rounds to 0 raise ValueError).
         """
+        if args:
+            raise _positional_trap("Distribution.sample", args)
         shape = check_shape(shape)
         dt = _check_dtype(dtype)
         check_bytes(math.prod(shape), 8, "shape", "float64 array")
@@ -412,7 +417,7 @@ def _initializer(*aliases: str):
                 raise _positional_trap(spec.__name__, args)
             _check_params(spec.__name__, spec, params)
             shape = check_shape(shape)
-            return spec(shape, **params).sample(shape, rng, dtype)
+            return spec(shape, **params).sample(shape, rng=rng, dtype=dtype)
 
         sig = inspect.signature(spec)
         params = list(sig.parameters.values())
@@ -428,10 +433,22 @@ def _initializer(*aliases: str):
     return deco
 
 
+#: the library's initializers that are not in the registry (the structured kernels of
+#: :mod:`weightinit.structured`, :func:`torch_default_bias`): they take ``rng=`` too
+_UNREGISTERED: list[Callable] = []
+
+
+def _library_initializer(fn):
+    """Mark ``fn`` as a library initializer outside the registry (it takes ``rng=``)."""
+    _UNREGISTERED.append(fn)
+    return fn
+
+
 def is_library_initializer(fn) -> bool:
-    """Whether ``fn`` is one of this library's registered initializers (which take the
-    seed as the keyword ``rng=``), as opposed to a user function ``f(shape, rng)``."""
-    return any(fn is f for f in _REGISTRY.values())
+    """Whether ``fn`` is one of this library's initializers (which take the seed as the
+    keyword ``rng=``), as opposed to a user function ``f(shape, rng)``: the registered
+    ones and the unregistered structured kernels (``weight_init=delta_orthogonal``)."""
+    return any(fn is f for f in _REGISTRY.values()) or any(fn is f for f in _UNREGISTERED)
 
 
 def available() -> list[str]:
@@ -843,7 +860,7 @@ def torch_default_bias(shape, *args, rng=None, fan_in, dtype=np.float64) -> np.n
     if args:
         raise _positional_trap("torch_default_bias", args)
     bound = 1.0 / math.sqrt(_check_fan(fan_in, "fan_in"))
-    return Distribution("uniform", 0.0, bound).sample(shape, rng, dtype)
+    return Distribution("uniform", 0.0, bound).sample(shape, rng=rng, dtype=dtype)
 
 
 _CAFFE_NORMS = ("fan_in", "fan_out", "average")
@@ -927,3 +944,5 @@ def _hide_varargs(fn):
 
 _hide_varargs(orthogonal)
 _hide_varargs(torch_default_bias)
+_hide_varargs(Distribution.sample)
+_library_initializer(torch_default_bias)
