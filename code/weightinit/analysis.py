@@ -34,14 +34,34 @@ Three tools that look at a network *before* training:
 
 Quadrature
 ----------
-Smooth activations (``tanh``, ``sigmoid``, ``linear``) use probabilists' Gauss-Hermite
-quadrature (:func:`numpy.polynomial.hermite_e.hermegauss`), exact for polynomials of
-degree :math:`< 2n` and accurate to ~1e-12 for ``tanh`` with the default 100 nodes.
-Activations with a kink or a jump at 0 (``relu``, ``leaky_relu``, ``selu`` and their
-derivatives) make Gauss-Hermite converge only algebraically (1 % error on
-:math:`\\mathbb{E}[\\mathrm{selu}'(z)^2]` with 100 nodes), so for them the integral is
-split at 0 and each half :math:`[0, \\pm 12]` gets Gauss-Legendre nodes (the normal
-mass beyond 12 standard deviations is below 1e-32).
+The activation moments (:func:`activation_moments`, :func:`numerical_gain`,
+:func:`length_map`, :func:`fixed_point`, :func:`chi1`, :func:`critical_sigma_w`,
+:func:`depth_scale`) use composite Gauss-Legendre quadrature on 18 panels per half-line
+of :math:`[-12, 12]` (the normal mass beyond 12 standard deviations is below 1e-32),
+split at 0 and graded geometrically towards it (edges :math:`0, 2^{-10}, \\dots, 1/2, 1`,
+then wider panels), with :math:`\\lceil n/10 \\rceil` nodes per panel (10 by default, 360
+nodes). Why: :math:`f(\\sqrt q\\, z)` changes on the scale :math:`1/\\sqrt q` in :math:`z`.
+For large :math:`q` the integrand of :math:`\\mathbb{E}[\\tanh'(\\sqrt q z)^2]` is a spike
+of width :math:`1/\\sqrt q` at 0 and :math:`\\tanh(\\sqrt q z)^2` a step; Gauss-Hermite
+with a fixed number of nodes (spaced about :math:`\\pi/\\sqrt{2n}` near 0) does not
+resolve them: it gave :math:`\\chi_1(\\sigma_w = 4) = 2.26` with 100 nodes and 2.37 with
+200 (the true value is 2.3768). Activations with a kink or a jump at 0 (``relu``,
+``leaky_relu``, ``selu``) need the split at 0 for the same reason. On the graded panels
+each piece of the integrand is smooth on its panel and the rule converges exponentially:
+for every activation and :math:`q \\in [0, 10^6]` (:data:`Q_RANGE`) the moments agree
+with :func:`scipy.integrate.quad` to a relative :data:`MOMENT_RTOL` = 1e-12 with the
+default ``n`` (the largest error measured on a grid of :math:`q` from 1e-4 to 1e6 is
+about 1e-14; ``tests/test_analysis.py`` checks the bound). :func:`correlation_map` uses
+the same panels in both dimensions, the inner ones graded towards the point where
+:math:`u_2` changes sign: about 1e-10 absolute with its default ``n = 60`` for tanh up to
+:math:`q^* \\approx 13`, round-off with ``n = 200``.
+
+:func:`gaussian_expectation`, the general tool for any ``fn``, keeps probabilists'
+Gauss-Hermite quadrature (:func:`numpy.polynomial.hermite_e.hermegauss`), exact for
+polynomials of degree :math:`< 2n` and accurate to ~1e-12 for smooth ``fn`` that vary
+on a scale of order 1 (``tanh`` with :math:`q \\lesssim 1`), or, with ``split_at_zero``,
+Gauss-Legendre on :math:`[-12, 0]` and :math:`[0, 12]`; for ``fn`` that are steep at
+large :math:`q` increase ``n`` or use the activation functions above.
 
 References
 ----------
@@ -94,7 +114,9 @@ __all__ = [
     "numerical_gain",
 ]
 
-#: Number of quadrature nodes (per half-line for kinked activations).
+#: Default resolution ``n``: Gauss-Hermite nodes of :func:`gaussian_expectation` (per
+#: half-line with ``split_at_zero``); ``ceil(n / 10)`` nodes per panel of the activation
+#: moments' panel rule.
 DEFAULT_NODES = 100
 #: Largest accepted number of nodes: above 371 the Gauss-Hermite weights of numpy's
 #: ``hermegauss`` underflow to NaN, and 300 nodes are already exact to round-off.
@@ -149,6 +171,47 @@ def _rule(n: int, kinked: bool) -> tuple[np.ndarray, np.ndarray]:
     return _split_rule(n) if kinked else _hermite(n)
 
 
+#: Panel edges on [0, 12] of :func:`_panel_rule` (18 panels): geometric below 1 (0, 2^-10,
+#: ..., 1/2, 1), where the activation changes on its own scale 1/sqrt(q) (tanh, sigmoid,
+#: SELU's exponential), resolved for q up to ~1e6; then widening panels up to 12, where
+#: the integrand is the smooth, small Gaussian tail times a slowly varying f.
+_PANEL_EDGES = np.array(
+    [0.0] + [2.0**-k for k in range(10, 0, -1)] + [1.0, 2.0, 3.0, 4.0, 5.0, 6.5, 8.5, _CUTOFF]
+)
+#: The documented range of ``q`` of the activation moments and their relative accuracy
+#: there with the default ``n`` (the largest error against :func:`scipy.integrate.quad`
+#: measured on a grid of q from 1e-4 to 1e6 is ~1e-14; ``tests/test_analysis.py`` checks
+#: this bound for every activation). Beyond 1e6 the accuracy of the derivatives of tanh
+#: and sigmoid degrades (the smallest panel, 2^-10, no longer resolves 1/sqrt(q)).
+#: the number of panels per half-line
+N_PANELS = len(_PANEL_EDGES) - 1
+Q_RANGE = (0.0, 1e6)
+MOMENT_RTOL = 1e-12
+
+
+def _panel_nodes(n: int) -> int:
+    """Gauss-Legendre nodes per panel of :func:`_panel_rule` for ``n`` (n / 10, >= 1)."""
+    return max(1, -(-n // 10))
+
+
+@lru_cache(maxsize=16)
+def _panel_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Nodes/weights of E[g(z)]: composite Gauss-Legendre on :data:`_PANEL_EDGES`, mirrored.
+
+    Split at 0 (the kink of relu/leaky_relu/selu) and graded towards 0, where
+    :math:`g(\sqrt q\, z)` changes on the scale :math:`1/\sqrt q`: each panel then holds
+    a smooth piece of the integrand, and the rule converges exponentially in the nodes
+    per panel (:func:`_panel_nodes`) for every activation and every q up to ~1e6.
+    """
+    x, w = _legendre(_panel_nodes(n))
+    a, b = _PANEL_EDGES[:-1, None], _PANEL_EDGES[1:, None]
+    half = ((a + b) / 2.0 + (b - a) / 2.0 * x).ravel()
+    wh = ((b - a) / 2.0 * w).ravel()
+    z = np.concatenate([-half[::-1], half])
+    ww = np.concatenate([wh[::-1], wh])
+    return z, ww * np.exp(-0.5 * z * z) / _SQRT_2PI
+
+
 class ConvergenceError(RuntimeError, ValueError):
     """The length map did not reach its fixed point within ``max_iter`` iterations.
 
@@ -200,7 +263,10 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
     :func:`numpy.polynomial.hermite_e.hermegauss`):
     :math:`\\mathbb{E}[g(z)] \\approx \\sum_i w_i\\, g(x_i) / \\sqrt{2\\pi}`; with
     ``split_at_zero`` Gauss-Legendre on :math:`[-12, 0]` and :math:`[0, 12]` instead,
-    for integrands with a kink or jump at 0 (see the module docstring).
+    for integrands with a kink or jump at 0. Accurate for ``g(sqrt(q) z)`` that vary on
+    a scale of order 1 in ``z``; an integrand that is steep at large ``q`` (``tanh'``
+    at ``q = 10``) needs more nodes (see "Quadrature" in the module docstring; the
+    activation moments use a graded panel rule that does not).
 
     Parameters
     ----------
@@ -220,7 +286,11 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
         raise TypeError(f"fn must be a callable, got {type(fn).__name__}")
     q = _nonneg_array(q, "q")
     n = _nodes(n)
-    z, w = _rule(n, boolean(split_at_zero, "split_at_zero"))
+    return _expect(fn, q, *_rule(n, boolean(split_at_zero, "split_at_zero")))
+
+
+def _expect(fn: Callable, q: np.ndarray, z: np.ndarray, w: np.ndarray):
+    """:math:`\\sum_i w_i\\, fn(\\sqrt q\\, z_i)` for every entry of ``q`` (checked)."""
     check_bytes(q.size * z.size, 8, "q", "quadrature grid (q.size × nodes)")
     u = np.sqrt(q)[..., None] * z
     with np.errstate(over="ignore", invalid="ignore"):
@@ -301,6 +371,19 @@ def _f_and_df(nonlinearity, negative_slope):
     return f, df, kinked
 
 
+def _moments(nonlinearity, negative_slope, q, n, which=("fwd", "bwd")):
+    """E[f(sqrt q z)^2] and/or E[f'(sqrt q z)^2] with the panel rule (:func:`_panel_rule`)."""
+    f, df, _ = _f_and_df(nonlinearity, negative_slope)
+    q = _nonneg_array(q, "q")
+    z, w = _panel_rule(_nodes(n))
+    out = []
+    if "fwd" in which:
+        out.append(_expect(lambda x: f(x) ** 2, q, z, w))
+    if "bwd" in which:
+        out.append(_expect(lambda x: df(x) ** 2, q, z, w))
+    return tuple(out)
+
+
 def activation_moments(nonlinearity, q=1.0, *, negative_slope=None, n: int = DEFAULT_NODES,
                        param=None):  # fmt: skip
     """Second moments :math:`\\mathbb{E}[f(\\sqrt q z)^2]` and :math:`\\mathbb{E}[f'(\\sqrt q z)^2]`.
@@ -316,7 +399,9 @@ def activation_moments(nonlinearity, q=1.0, *, negative_slope=None, n: int = DEF
         Negative slope of ``leaky_relu`` (default 0.01, as :func:`weightinit.gain`);
         ignored for the other activations. Keyword-only.
     n : int
-        Quadrature nodes.
+        Resolution of the quadrature: ``ceil(n / 10)`` Gauss-Legendre nodes on each of the
+        36 panels (module docstring); the default is accurate to :data:`MOMENT_RTOL`
+        for ``q`` in :data:`Q_RANGE`.
     param : float, optional
         Deprecated alias of ``negative_slope`` (PyTorch's ``calculate_gain`` name): works
         with a :class:`DeprecationWarning`; giving both raises :class:`TypeError`.
@@ -326,10 +411,7 @@ def activation_moments(nonlinearity, q=1.0, *, negative_slope=None, n: int = DEF
     (forward, backward) : floats or arrays of the shape of ``q``
     """
     negative_slope = _slope(negative_slope, param)
-    f, df, kinked = _f_and_df(nonlinearity, negative_slope)
-    fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
-    bwd = gaussian_expectation(lambda x: df(x) ** 2, q, n=n, split_at_zero=kinked)
-    return fwd, bwd
+    return _moments(nonlinearity, negative_slope, q, n)
 
 
 def numerical_gain(nonlinearity, *args, negative_slope=None, mode: str = "forward",
@@ -408,8 +490,7 @@ def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=N
     negative_slope = _slope(negative_slope, param)
     q = _nonneg_array(q, "q")
     sw, sb = _sigmas(sigma_w, sigma_b)
-    f, _, kinked = _f_and_df(nonlinearity, negative_slope)
-    fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
+    (fwd,) = _moments(nonlinearity, negative_slope, q, n, which=("fwd",))
     with np.errstate(over="ignore"):
         out = sw**2 * fwd + sb**2
     if not np.all(np.isfinite(out)):
@@ -458,10 +539,13 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=Non
     q = np.broadcast_to(_nonneg_array(q0, "q0"), np.broadcast(sw, sb).shape).astype(float)
     tol = real(tol, "tol", positive=True)
     max_iter = positive_int(max_iter, "max_iter")
+    sw_full, sb_full = np.broadcast_to(sw, q.shape), np.broadcast_to(sb, q.shape)
     done = np.zeros(q.shape, dtype=bool)
     for _ in range(max_iter):
-        new = np.where(done, q, length_map(np.where(done, 0.0, q), sw, sb, nonlinearity,
-                                           negative_slope=negative_slope, n=n))  # fmt: skip
+        new = q.copy()
+        todo = ~done  # only the points still moving are evaluated
+        new[todo] = length_map(q[todo], sw_full[todo], sb_full[todo], nonlinearity,
+                               negative_slope=negative_slope, n=n)  # fmt: skip
         diverged = new > 1e100
         new = np.where(diverged, np.inf, new)
         conv = np.abs(new - q) <= tol * np.maximum(q, 1e-300)
@@ -529,7 +613,9 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_sl
     sw = real(sigma_w, "sigma_w", positive=True)
     sb = real(sigma_b, "sigma_b", lower=0.0)
     n = _nodes(n)
-    check_bytes(c.size * 2 * n * n, 8, "c", "quadrature grid (c.size × 2n²)")
+    m = _panel_nodes(n)  # outer: 2·N_PANELS panels; inner: 2·N_PANELS + 15 panels
+    nodes = 2 * N_PANELS * m * (2 * N_PANELS + 15) * m
+    check_bytes(c.size * nodes, 8, "c", "quadrature grid (c.size × nodes²)")
     qs = _q_star(q_star, sw, sb, nonlinearity, negative_slope, n=DEFAULT_NODES)
     if np.ndim(qs) != 0:
         raise ValueError(
@@ -538,32 +624,32 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_sl
     qs = float(qs)
     if not math.isfinite(qs) or qs <= 0:
         raise ValueError(f"q_star must be finite and > 0 for a correlation, got {qs!r}")
-    f, _, kinked = _f_and_df(nonlinearity, negative_slope)
+    f, _, _ = _f_and_df(nonlinearity, negative_slope)
     s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))[..., None, None]  # (..., 1, 1)
     cc = c[..., None, None]
     rq = math.sqrt(qs)
-    if not kinked:
-        z, w = _hermite(n)
-        z1, z2 = z[:, None], z[None, :]
-        ww = w[:, None] * w[None, :]
-        u1 = rq * z1
-        u2 = rq * (cc * z1 + s * z2)
-        e = np.sum(f(u1) * f(u2) * ww, axis=(-2, -1))
-    else:
-        z1, w1 = _split_rule(n)  # outer: split at 0 (kink of f(u1))
-        x, wl = _legendre(n)
-        # inner: z2 in [-L, b] and [b, L], b = -c z1 / s, where u2 changes sign
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b = np.where(s > 1e-12, -cc * z1[:, None] / np.maximum(s, 1e-300), 0.0)
-        b = np.clip(b, -_CUTOFF, _CUTOFF)  # (..., n1, 1)
-        lo_mid, lo_half = (b - _CUTOFF) / 2.0, (b + _CUTOFF) / 2.0
-        hi_mid, hi_half = (b + _CUTOFF) / 2.0, (_CUTOFF - b) / 2.0
-        z2 = np.concatenate([lo_mid + lo_half * x, hi_mid + hi_half * x], axis=-1)
-        w2 = np.concatenate([lo_half * wl, hi_half * wl], axis=-1)
-        w2 = w2 * np.exp(-0.5 * z2 * z2) / _SQRT_2PI
-        u1 = rq * z1[:, None]
-        u2 = rq * (cc * z1[:, None] + s * z2)
-        e = np.sum(f(u1) * f(u2) * w2 * w1[:, None], axis=(-2, -1))
+    # outer z1: the panel rule (split at 0, graded towards it, where f(u1) is steep or kinked)
+    z1, w1 = _panel_rule(n)
+    # inner z2: composite Gauss-Legendre between edges that resolve both the Gaussian (the
+    # panel edges, mirrored) and f(u2), which is kinked or steep where u2 = 0, at
+    # b = -c z1 / s, on the scale w = 1/(sqrt(q*) s): edges b and b ± w·2^j, j = -2..4. The
+    # edges are sorted per row (same count in every row); empty panels get zero weight.
+    x, wl = _legendre(_panel_nodes(n))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        b = np.where(s > 1e-12, -cc * z1[:, None] / np.maximum(s, 1e-300), 0.0)
+        w_scale = 1.0 / (rq * np.maximum(s, 1e-300))
+    steps = np.concatenate([[0.0], 2.0 ** np.arange(-2, 5), -(2.0 ** np.arange(-2, 5))])
+    fixed = np.concatenate([-_PANEL_EDGES[::-1], _PANEL_EDGES[1:]])
+    near = b + np.minimum(w_scale, 4.0 * _CUTOFF) * steps  # (..., n1, 15)
+    edges = np.concatenate([np.broadcast_to(fixed, near.shape[:-1] + fixed.shape), near], axis=-1)
+    edges = np.sort(np.clip(edges, -_CUTOFF, _CUTOFF), axis=-1)
+    lo, hi = edges[..., :-1, None], edges[..., 1:, None]  # (..., n1, panels, 1)
+    z2 = ((lo + hi) / 2.0 + (hi - lo) / 2.0 * x).reshape(*edges.shape[:-1], -1)
+    w2 = ((hi - lo) / 2.0 * wl).reshape(z2.shape)
+    w2 = w2 * np.exp(-0.5 * z2 * z2) / _SQRT_2PI
+    u1 = rq * z1[:, None]
+    u2 = rq * (cc * z1[:, None] + s * z2)
+    e = np.sum(f(u1) * f(u2) * w2 * w1[:, None], axis=(-2, -1))
     with np.errstate(over="ignore", invalid="ignore"):
         out = (sw**2 * e + sb**2) / qs
     if not np.all(np.isfinite(out)):
