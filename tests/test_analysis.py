@@ -1,5 +1,7 @@
 """Analysis: Jacobians, quadrature gains and the mean-field maps."""
 
+import functools
+import itertools
 import math
 
 import numpy as np
@@ -108,8 +110,8 @@ def monte_carlo(fn, q=1.0, n=400_000, seed=0):
 )
 @pytest.mark.parametrize("q", [0.3, 1.0, 2.5])
 def test_moments_agree_with_monte_carlo(name, layer, q):
-    param = 0.2 if name == "leaky_relu" else None
-    fwd, bwd = A.activation_moments(name, q, param=param)
+    slope = 0.2 if name == "leaky_relu" else None
+    fwd, bwd = A.activation_moments(name, q, negative_slope=slope)
 
     def df(z):
         layer.forward(z)
@@ -131,11 +133,13 @@ def test_closed_forms():
 
 
 @pytest.mark.parametrize(
-    ("name", "param"),
+    ("name", "slope"),
     [("linear", None), ("conv2d", None), ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.3)],
 )
-def test_numerical_gain_reproduces_the_derived_pytorch_gains(name, param):
-    assert A.numerical_gain(name, param) == pytest.approx(wi.gain(name, param), rel=1e-10)
+def test_numerical_gain_reproduces_the_derived_pytorch_gains(name, slope):
+    assert A.numerical_gain(name, negative_slope=slope) == pytest.approx(
+        wi.gain(name, slope), rel=1e-10
+    )
 
 
 def test_numerical_gain_shows_the_heuristic_ones():
@@ -249,7 +253,7 @@ def test_correlation_map_matches_monte_carlo():
         (lambda: A.activation_moments("tanh", -1.0), ValueError, "q must be >= 0"),
         (lambda: A.activation_moments("tanh", np.nan), ValueError, "q must be finite"),
         (lambda: A.activation_moments("tanh", n=1), ValueError, "n .* must be >= 2"),
-        (lambda: A.activation_moments("leaky_relu", param="a"), TypeError, "negative slope"),
+        (lambda: A.activation_moments("leaky_relu", negative_slope="a"), TypeError, "^negative_s"),
         (lambda: A.gaussian_expectation(3.0), TypeError, "fn must be a callable"),
         (lambda: A.numerical_gain("tanh", mode="both"), ValueError, "mode must be"),
         (lambda: A.length_map(1.0, 0.0), ValueError, "sigma_w must be > 0"),
@@ -275,7 +279,7 @@ def test_critical_sigma_w_of_homogeneous_activations_for_every_sigma_b():
     for sb in (0.0, 0.1, 0.5):
         assert A.critical_sigma_w(sb, "relu") == pytest.approx(math.sqrt(2), rel=1e-12)
         assert A.critical_sigma_w(sb, "linear") == pytest.approx(1.0, rel=1e-12)
-        assert A.critical_sigma_w(sb, "leaky_relu", param=0.5) == pytest.approx(
+        assert A.critical_sigma_w(sb, "leaky_relu", negative_slope=0.5) == pytest.approx(
             math.sqrt(2 / 1.25), rel=1e-12
         )
     # selu: unbounded, so the bracket's upper end diverges; that side counts as chaotic
@@ -321,3 +325,146 @@ def test_non_convergence_is_a_value_error_too():
     with pytest.raises(A.ConvergenceError, match="max_iter=50") as info:
         A.fixed_point(math.sqrt(2), 0.1, "relu", max_iter=50)
     assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)
+
+
+# --------------------------------------------------------------------------- leaky slope name
+#: every function of the module that takes the leaky slope, called with it (kw: the slope)
+SLOPE_CALLS = {
+    "activation_moments": lambda **kw: A.activation_moments("leaky_relu", 2.0, **kw),
+    "numerical_gain": lambda **kw: A.numerical_gain("leaky_relu", mode="backward", **kw),
+    "length_map": lambda **kw: A.length_map(2.0, 1.2, 0.1, "leaky_relu", **kw),
+    "fixed_point": lambda **kw: A.fixed_point(1.2, 0.1, "leaky_relu", **kw),
+    "chi1": lambda **kw: A.chi1(1.2, 0.1, "leaky_relu", **kw),
+    "correlation_map": lambda **kw: A.correlation_map(0.5, 1.2, 0.1, "leaky_relu", **kw),
+    "critical_sigma_w": lambda **kw: A.critical_sigma_w(0.1, "leaky_relu", **kw),
+    "depth_scale": lambda **kw: A.depth_scale(1.2, 0.1, "leaky_relu", **kw),
+}
+
+
+def test_every_slope_taking_function_is_listed():
+    import inspect
+
+    takes = {
+        name
+        for name in A.__all__
+        if callable(getattr(A, name))
+        and not inspect.isclass(getattr(A, name))
+        and {"negative_slope", "param"} & set(inspect.signature(getattr(A, name)).parameters)
+    }
+    assert takes == set(SLOPE_CALLS)
+    for name in takes:  # the slope is keyword-only, called negative_slope
+        params = inspect.signature(getattr(A, name)).parameters
+        assert params["negative_slope"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["param"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+@pytest.mark.parametrize("name", sorted(SLOPE_CALLS))
+def test_param_is_a_deprecated_alias_of_negative_slope(name):
+    call = SLOPE_CALLS[name]
+    expected = call(negative_slope=0.3)
+    with pytest.warns(DeprecationWarning, match=r"param= is deprecated.*negative_slope") as rec:
+        got = call(param=0.3)
+    assert len(rec) == 1  # one warning, however many functions the call goes through
+    assert rec[0].filename == __file__  # it points at the caller's line
+    np.testing.assert_array_equal(got, expected)
+    # the slope matters: 0.3 is not the default 0.01
+    assert not np.array_equal(call(negative_slope=None), expected)
+    with pytest.raises(TypeError, match="give the slope once: negative_slope, or its deprecated"):
+        call(negative_slope=0.3, param=0.3)
+
+
+def test_numerical_gain_refuses_a_positional_slope():
+    # numerical_gain(name, 0.2) meant the slope; now the slope is keyword-only
+    with pytest.raises(TypeError, match=r"negative_slope=0\.2"):
+        A.numerical_gain("leaky_relu", 0.2)
+    with pytest.raises(TypeError, match="only positional argument"):
+        A.numerical_gain("leaky_relu", None)
+
+
+# --------------------------------------------------------------------------- quadrature accuracy
+from scipy.integrate import quad  # noqa: E402
+
+#: activations and slopes of the accuracy tests (every one the module knows)
+QUAD_ACTS = [("tanh", None), ("sigmoid", None), ("relu", None), ("leaky_relu", 0.2),
+             ("linear", None), ("selu", None)]  # fmt: skip
+QUAD_Q = [1e-4, 1e-2, 0.3, 1.0, 4.0, 10.0, 100.0, 1e3, 1e4, 1e6]
+
+
+def _quad_moment(g, q):
+    """E[g(sqrt(q) z)] by adaptive quadrature, with breakpoints at 0 and at the activation's
+    scale 1/sqrt(q), which the adaptive rule would otherwise have to find."""
+    s = math.sqrt(q)
+    pts = [k / s for k in (0.25, 0.5, 1, 2, 4, 8, 16, 32) if k / s < 12]
+    total = 0.0
+    for sign in (-1.0, 1.0):
+        edges = [0.0, *pts, 40.0]
+        for a, b in itertools.pairwise(edges):
+            total += quad(lambda t, sg=sign: g(sg * s * t) * math.exp(-0.5 * t * t), a, b,
+                          epsabs=1e-15, epsrel=1e-13, limit=200)[0]  # fmt: skip
+    return total / math.sqrt(2 * math.pi)
+
+
+@functools.cache
+def _reference(name, slope, q):
+    f, df, _ = A._f_and_df(name, slope)
+
+    def scalar(fn):
+        return lambda u: float(fn(np.array([u]))[0]) ** 2
+
+    return _quad_moment(scalar(f), q), _quad_moment(scalar(df), q)
+
+
+@pytest.mark.parametrize(("name", "slope"), QUAD_ACTS)
+def test_moments_match_scipy_quad_over_the_documented_q_range(name, slope):
+    # tanh'(sqrt(q) z)² is a spike of width 1/sqrt(q): Gauss-Hermite with 100 nodes gave
+    # chi1(4.0) = 2.26 (2.37 with 200); the graded panel rule is accurate to MOMENT_RTOL
+    assert A.Q_RANGE[0] <= min(QUAD_Q) and max(QUAD_Q) <= A.Q_RANGE[1]
+    fwd, bwd = A.activation_moments(name, np.array(QUAD_Q), negative_slope=slope)
+    want = np.array([_reference(name, slope, q) for q in QUAD_Q])
+    np.testing.assert_allclose(fwd, want[:, 0], rtol=A.MOMENT_RTOL, atol=0)
+    np.testing.assert_allclose(bwd, want[:, 1], rtol=A.MOMENT_RTOL, atol=0)
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "selu"])
+@pytest.mark.parametrize("sigma_w", [0.5, 1.0, 2.0, 4.0])
+def test_length_map_and_chi1_match_scipy_quad(name, sigma_w):
+    sb = 0.1
+    for q in (0.3, 10.0, 1e3):
+        fwd, bwd = _reference(name, None, q)
+        assert A.length_map(q, sigma_w, sb, name) == pytest.approx(
+            sigma_w**2 * fwd + sb**2, rel=A.MOMENT_RTOL
+        )
+        assert A.chi1(sigma_w, sb, name, q_star=q) == pytest.approx(
+            sigma_w**2 * bwd, rel=A.MOMENT_RTOL
+        )
+
+
+def test_chi1_at_large_q_star_no_longer_depends_on_the_node_count():
+    # the report of issue 12: chi1(4.0) was 2.26 with 100 nodes and 2.37 with 200
+    values = [A.chi1(4.0, n=n) for n in (100, 200, A.MAX_NODES)]
+    q_star = A.fixed_point(4.0)
+    assert q_star > 12
+    want = 16.0 * _quad_moment(lambda u: (1.0 - math.tanh(u) ** 2) ** 2, q_star)
+    np.testing.assert_allclose(values, want, rtol=1e-11)
+    assert A.chi1(4.0, n=60) == pytest.approx(want, rel=1e-8)  # 6 nodes per panel
+    assert want == pytest.approx(2.3768015837827, rel=1e-12)
+
+
+def test_correlation_map_of_tanh_matches_nested_quad_at_large_q_star():
+    # the 2-D rule had the same problem (Gauss-Hermite 60 x 60: error 3e-4 at sigma_w = 4)
+    sw, sb, c = 4.0, 0.3, 0.7
+    qs = A.fixed_point(sw, sb)
+    rq, s = math.sqrt(qs), math.sqrt(1 - c * c)
+
+    def inner(z1):
+        b, w = -c * z1 / s, 1.0 / (rq * s)
+        pts = [b + k * w for k in (-16, -4, -1, 0, 1, 4, 16) if abs(b + k * w) < 12]
+        val = quad(lambda z2: math.tanh(rq * (c * z1 + s * z2)) * math.exp(-0.5 * z2 * z2),
+                   -12, 12, points=pts, limit=400, epsabs=1e-14)[0]  # fmt: skip
+        return val * math.tanh(rq * z1) * math.exp(-0.5 * z1 * z1)
+
+    pts = [k / rq for k in (-16, -4, -1, 0, 1, 4, 16)]
+    e = quad(inner, -12, 12, points=pts, limit=400, epsabs=1e-13)[0] / (2 * math.pi)
+    want = (sw**2 * e + sb**2) / qs
+    assert A.correlation_map(c, sw, sb, q_star=qs) == pytest.approx(want, abs=1e-9)
+    assert A.correlation_map(c, sw, sb, q_star=qs, n=200) == pytest.approx(want, abs=1e-12)

@@ -190,3 +190,23 @@ def test_seed_runs_summary_of_one_seed_names_seeds(spirals):
     runs = compare.train_seeds(_spiral_build, spirals, [0], epochs=1)
     with pytest.raises(ValueError, match=r"^summary\(\) needs runs of at least two seeds"):
         runs.summary()
+
+
+def test_seed_runs_final_acc_and_summary_of_diverged_runs(tiny):
+    # the same policy as experiments.SeedRuns: NaN final accuracy, left out and counted by
+    # summary() (it raised "values must be finite" for any diverged run)
+    def build(seed):
+        std = 1e200 if seed == 1 else 0.1
+        return layers.mlp([64, 16, 10], weight_init="normal", init_kwargs={"std": std}, rng=seed)
+
+    for every_epoch in (True, False):
+        runs = compare.train_seeds(build, tiny, seeds=[0, 1, 2], epochs=1, every_epoch=every_epoch)
+        np.testing.assert_array_equal(runs.diverged, [False, True, False])
+        assert np.isnan(runs.final_acc[1]) and np.all(np.isfinite(runs.final_acc[[0, 2]]))
+        s = runs.summary()
+        assert (s.n, s.n_diverged) == (2, 1)
+        assert s.mean == pytest.approx(runs.final_acc[[0, 2]].mean())
+        assert "1 diverged and left out" in str(s)
+    runs = compare.train_seeds(build, tiny, seeds=[1, 0], epochs=1)
+    with pytest.raises(ValueError, match=r"at least two runs that did not diverge.*\[1\]"):
+        runs.summary()

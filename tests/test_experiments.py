@@ -148,3 +148,56 @@ def test_train_seeds_keep_nets_and_seeds_types():
         train_seeds(lambda s: mlp([2, 3, 2], rng=s), data, keep_nets="no", epochs=1)
     with pytest.raises(TypeError, match=r"^seeds must be a sequence of integers"):
         train_seeds(lambda s: mlp([2, 3, 2], rng=s), data, seeds=3, epochs=1)
+
+
+# --------------------------------------------------------------------------- diverged runs
+def _diverging_build(seed):
+    # seed 1: weights so large that the activations overflow: the run diverges at step 0
+    std = 1e200 if seed == 1 else None
+    kw = {"weight_init": "normal", "init_kwargs": {"std": std}} if std else {}
+    return mlp([2, 6, 2], rng=seed, **kw)
+
+
+@pytest.mark.parametrize("stacked", [False, None])
+def test_final_of_a_diverged_run_is_nan_and_summary_leaves_it_out(stacked):
+    data = make_spirals(8, n_classes=2, seed=0)
+    runs = train_seeds(_diverging_build, data, seeds=[0, 1, 2], epochs=2, profile=False,
+                       stacked=stacked)  # fmt: skip
+    np.testing.assert_array_equal(runs.diverged, [False, True, False])
+    for metric in ("test_acc", "train_loss", "Test_Loss", "train_acc"):
+        final = runs.final(metric)
+        assert np.isnan(final[1]) and np.all(np.isfinite(final[[0, 2]]))
+        s = runs.summary(metric)
+        assert (s.n, s.n_diverged) == (2, 1)
+        assert s.mean == pytest.approx(np.mean(final[[0, 2]]))
+        assert s.sd == pytest.approx(np.std(final[[0, 2]], ddof=1))
+    assert "n = 2 of 3 seeds, 1 diverged and left out" in str(runs.summary())
+
+
+def test_final_is_nan_even_when_the_diverged_run_recorded_values():
+    # the bug: final() returned the last value a diverged run recorded (an earlier epoch's
+    # accuracy), which summary() then averaged with the finished runs
+    from weightinit.experiments import SeedRuns
+    from weightinit.training import History
+
+    ok = [History(test_acc=[0.1, 0.8, 0.9]), History(test_acc=[0.1, 0.7, 0.85]),
+          History(test_acc=[0.1, 0.75, 0.8])]  # fmt: skip
+    stopped = History(test_acc=[0.1, 0.6], diverged=True, diverged_at_step=7)
+    runs = SeedRuns(seeds=[0, 1, 2, 3], histories=[ok[0], stopped, ok[1], ok[2]], n_test=100)
+    final = runs.final()
+    assert np.isnan(final[1])
+    np.testing.assert_array_equal(final[[0, 2, 3]], [0.9, 0.85, 0.8])
+    s = runs.summary()
+    assert (s.n, s.n_diverged) == (3, 1) and s.mean == pytest.approx(0.85)
+    assert s.test_se == pytest.approx(binomial_se(0.85, 100))
+    # fewer than two finished runs: refused, naming the seeds that diverged
+    runs = SeedRuns(seeds=[0, 1, 2], histories=[ok[0], stopped, stopped], n_test=100)
+    with pytest.raises(ValueError, match=r"^summary\(\) needs at least two runs that did not "
+                       r"diverge.*seeds \[1, 2\] of \[0, 1, 2\] diverged"):  # fmt: skip
+        runs.summary()
+
+
+def test_summary_without_divergence_is_unchanged(small_runs):
+    s = small_runs.summary()
+    assert s.n_diverged == 0 and s == summarize(small_runs.final(), n_test=small_runs.n_test)
+    assert "diverged" not in str(s)

@@ -297,7 +297,7 @@ def _optimizer_step(cls):
 
 
 def _distribution_sample(kind, loc, scale, cutoff, shape, rng, dtype):
-    return initializers.Distribution(kind, loc, scale, cutoff).sample(shape, rng, dtype)
+    return initializers.Distribution(kind, loc, scale, cutoff).sample(shape, rng=rng, dtype=dtype)
 
 
 def _dataset_subset(n_train):
@@ -851,14 +851,14 @@ TARGETS.update(
         ),
         "analysis.activation_moments": Row(
             analysis.activation_moments,
-            _kw(nonlinearity=MF_NONLIN, q=MF_Q, param=MF_SLOPE, n=MF_NODES),
+            _kw(nonlinearity=MF_NONLIN, q=MF_Q, negative_slope=MF_SLOPE, n=MF_NODES),
             _moments_check,
         ),
         "analysis.numerical_gain": Row(
             analysis.numerical_gain,
             _kw(
                 nonlinearity=MF_NONLIN,
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 mode=st.sampled_from(["forward", "backward", "Backward"]),
                 n=MF_NODES,
             ),
@@ -871,7 +871,7 @@ TARGETS.update(
                 sigma_w=SIGMA_W,
                 sigma_b=SIGMA_B,
                 nonlinearity=MF_NONLIN,
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 n=MF_NODES,
             ),
             lambda r, kw: _scalar_or_shape(r, kw["q"]),
@@ -884,7 +884,7 @@ TARGETS.update(
                 sigma_w=SIGMA_W,
                 sigma_b=SIGMA_B,
                 nonlinearity=MF_BOUNDED,
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 q0=st.floats(0.0, 10.0),
                 tol=st.floats(1e-12, 1e-4),
                 max_iter=st.just(10_000),
@@ -900,7 +900,7 @@ TARGETS.update(
                 sigma_w=SIGMA_W,
                 sigma_b=SIGMA_B,
                 nonlinearity=MF_BOUNDED,
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 q_star=st.one_of(st.none(), st.floats(0.01, 10.0)),
                 n=MF_NODES,
             ),
@@ -913,7 +913,7 @@ TARGETS.update(
                 sigma_w=SIGMA_W,
                 sigma_b=SIGMA_B,
                 nonlinearity=MF_BOUNDED,
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 q_star=st.one_of(st.none(), st.floats(0.01, 10.0)),
                 n=st.integers(2, 60),
             ),
@@ -927,7 +927,7 @@ TARGETS.update(
                 nonlinearity=st.sampled_from(
                     ["tanh", "Tanh", "relu", "leaky_relu", "linear", "selu"]
                 ),
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 bracket=st.just((0.5, 4.0)),
                 # fewer nodes under-resolve tanh'(sqrt(q) z)² at sigma_w = 4 (large q*): chi1
                 # comes out < 1 there and the bracket has no sign change
@@ -942,7 +942,7 @@ TARGETS.update(
                 sigma_w=SIGMA_W,
                 sigma_b=SIGMA_B,
                 nonlinearity=MF_BOUNDED,
-                param=MF_SLOPE,
+                negative_slope=MF_SLOPE,
                 n=MF_NODES,
             ),
             overflow_checked=False,

@@ -1165,3 +1165,51 @@ def test_bad_input(name, call, exc, match):
         # The distribution builder validates the same way, without drawing.
         with pytest.raises(exc, match=match):
             wi.distribution(name, shape, **params)
+
+
+def test_distribution_sample_takes_rng_and_dtype_by_keyword():
+    dist = Distribution("normal", 0.0, 1.0)
+    np.testing.assert_array_equal(dist.sample((4,), rng=3), dist.sample((4,), rng=3))
+    with pytest.raises(TypeError, match=r"^Distribution\.sample\(\) takes the shape as its only"):
+        dist.sample((4,), 3)
+    with pytest.raises(TypeError, match=r"pass the seed as a keyword"):
+        dist.sample((4,), None, np.float32)
+
+
+def test_every_public_function_that_draws_takes_rng_keyword_only():
+    # issue 12: a positional seed is a trap (PyTorch's second argument is a parameter). Every
+    # public function or method of the package with an ``rng`` (or ``seed``) parameter takes
+    # it keyword-only; as_generator(rng), whose one argument *is* the seed, is the exception.
+    import importlib
+    import inspect
+    import pkgutil
+
+    import weightinit
+
+    exceptions = {"initializers.as_generator"}
+    found, wrong = 0, []
+    for info in pkgutil.iter_modules(weightinit.__path__):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"weightinit.{info.name}")
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name)
+            targets = [(name, obj)]
+            if inspect.isclass(obj):
+                targets = [(f"{name}.__init__", obj.__init__)] + [
+                    (f"{name}.{k}", v)
+                    for k, v in vars(obj).items()
+                    if callable(v) and not k.startswith("_")
+                ]
+            for label, fn in targets:
+                try:
+                    params = inspect.signature(fn).parameters
+                except (TypeError, ValueError):
+                    continue
+                for p in ("rng", "seed"):
+                    if p in params and f"{info.name}.{label}" not in exceptions:
+                        found += 1
+                        if params[p].kind is not inspect.Parameter.KEYWORD_ONLY:
+                            wrong.append(f"{info.name}.{label}({p})")
+    assert found >= 40  # the scan reaches the initializers, layers, data, experiments...
+    assert wrong == []

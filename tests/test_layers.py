@@ -336,3 +336,63 @@ def test_conv_layer_backward_checks_the_gradient_shape():
     layer.forward(np.zeros((2, 1, 5, 5)))
     with pytest.raises(ValueError, match=r"gradient must have shape \(2, 2, 3, 3\)"):
         layer.backward(np.zeros((2, 2, 5, 5)))
+
+
+# --------------------------------------------------------------------------- network sizes
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"sizes": [10**9, 10**9, 10]}, "sizes"),  # one huge layer: was Dense's in_features
+        ({"sizes": [30_000, 30_000, 30_000]}, "sizes"),  # each < 2 GiB, together 13 GiB
+        ({"sizes": [10**9, 10], "dtype": np.float32}, "sizes"),
+    ],
+)
+def test_mlp_refuses_sizes_above_the_limit_naming_sizes(kwargs, name):
+    import tracemalloc
+
+    from weightinit._validate import MAX_BYTES
+    from weightinit.layers import mlp
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"^{name} asks for a set of weights and biases of .* "
+                           r"above the library's limit of 2 GiB \(weightinit._validate.MAX_BYTES\)"):  # fmt: skip
+            mlp(**kwargs)
+        assert tracemalloc.get_traced_memory()[1] < 10**7  # refused before allocating
+    finally:
+        tracemalloc.stop()
+    assert MAX_BYTES == 2 * 1024**3  # the documented limit the message states
+
+
+def test_mlp_size_limit_counts_all_layers_in_the_dtype(monkeypatch):
+    import weightinit._validate as V
+    from weightinit.layers import mlp
+
+    # with a limit of 1000 bytes: [10, 12] has 120 weights + 12 biases = 1056 bytes in
+    # float64 (refused) and 528 in float32 (built); [10, 10, 10] has 2 × 110 entries:
+    # each layer fits (880 bytes), both together (1760) do not
+    monkeypatch.setattr(V, "MAX_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"^sizes asks for .* of 9.83e-07 GiB"):  # 1056 bytes
+        mlp([10, 12])
+    assert mlp([10, 12], dtype=np.float32).layers[0].params["W"].dtype == np.float32
+    mlp([10, 10])
+    with pytest.raises(ValueError, match=r"^sizes asks for"):
+        mlp([10, 10, 10])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"channels": (10**6, 10**6)}, "channels"),
+        ({"channels": (8, 4_000_000)}, "channels"),  # 8 × 4e6 × 3 × 3: 2.3 GB of conv weights
+        ({"in_channels": 10**9}, "in_channels"),
+        ({"image_size": 10**6}, "image_size"),
+        ({"channels": (8, 4000), "image_size": 256}, "image_size"),  # classifier 4000·128²·10
+    ],
+)
+def test_small_cnn_refuses_sizes_above_the_limit_naming_the_argument(kwargs, name):
+    from weightinit.layers import small_cnn
+
+    with pytest.raises(ValueError, match=rf"^{name} asks for a set of .*weights.* above the "
+                       r"library's limit of 2 GiB"):  # fmt: skip
+        small_cnn(**kwargs)

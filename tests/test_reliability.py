@@ -291,7 +291,9 @@ def test_small_cnn_names_n_classes_and_image_size():
     # classifier's Dense), a huge image_size as the Dense weight's "in_features"
     with pytest.raises(TypeError, match=r"^n_classes must be a positive integer, got float"):
         small_cnn(n_classes=7.0)
-    with pytest.raises(ValueError, match=r"^image_size asks for a classifier weight of"):
+    with pytest.raises(
+        ValueError, match=r"^image_size asks for a set of weights \(convs and classifier\) of"
+    ):
         small_cnn(image_size=10**6)
 
 

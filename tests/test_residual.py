@@ -333,3 +333,21 @@ def test_stream_second_moment_overflow_is_a_value_error():
             stream_second_moment(depth, gate)
     assert stream_second_moment(10**400, 0.0) == 1.0
     assert stream_second_moment(10**9, 1.0, normalized=True) == 1.0 + 10**9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"in_features": 10**9}, "in_features"),
+        ({"width": 10**5}, "width"),
+        ({"n_classes": 10**9}, "n_classes"),
+        ({"n_blocks": 10**8}, "n_blocks"),
+        ({"style": "transformer", "hidden": 10**8}, "hidden"),
+    ],
+)
+def test_residual_mlp_refuses_sizes_above_the_limit_naming_the_argument(kwargs, name):
+    # it was Dense's "in_features × out_features" (or a long loop for n_blocks)
+    args = {"in_features": 4, "width": 8, "n_blocks": 2, "n_classes": 3, **kwargs}
+    with pytest.raises(ValueError, match=rf"^{name} asks for a set of weights .* above the "
+                       r"library's limit of 2 GiB"):  # fmt: skip
+        residual_mlp(**args)

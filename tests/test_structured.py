@@ -1,5 +1,7 @@
 """Structured initializers: delta-orthogonal, Dirac and identity kernels."""
 
+import inspect
+
 import numpy as np
 import pytest
 import weightinit as wi
@@ -172,3 +174,38 @@ def test_a_gain_the_dtype_cannot_hold_is_refused(fn, shape):
     with pytest.raises(ValueError, match=r"^gain 1e-10 underflows dtype float16"):
         fn(shape, gain=1e-10, dtype=np.float16)
     assert np.max(np.abs(fn(shape, gain=1e-300))) > 0
+
+
+# --------------------------------------------------------------------------- keyword-only rng
+@pytest.mark.parametrize(
+    ("fn", "shape"),
+    [(S.delta_orthogonal, (8, 4, 3, 3)), (S.dirac, (4, 4, 3, 3)), (S.eye, (4, 4))],
+)
+def test_rng_is_keyword_only_like_every_initializer(fn, shape):
+    # delta_orthogonal(shape, 2) silently meant seed 2 (and PyTorch's dirac_(w, 2) means
+    # groups=2): the same TypeError as glorot_uniform(shape, 2)
+    with pytest.raises(TypeError) as ours:
+        fn(shape, 2)
+    with pytest.raises(TypeError) as theirs:
+        I.glorot_uniform(shape, 2)
+    name = fn.__name__
+    assert str(ours.value) == str(theirs.value).replace("glorot_uniform", name)
+    assert str(ours.value).startswith(f"{name}() takes the shape as its only positional")
+    with pytest.raises(TypeError, match=r"rng=None"):
+        fn(shape, None)
+    params = inspect.signature(fn).parameters
+    assert next(iter(params)) == "shape"
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[1:])
+    np.testing.assert_array_equal(fn(shape, rng=3), fn(shape, rng=3))
+
+
+def test_layers_pass_rng_by_keyword_to_the_structured_kernels():
+    # weight_init=delta_orthogonal (chapter 9) worked by calling it positionally; the layer
+    # now knows it is a library initializer and passes rng= (same draws as by hand)
+    assert all(I.is_library_initializer(fn) for fn in S.STRUCTURED.values())
+    layer = Conv2D(4, 8, 3, weight_init=S.delta_orthogonal, rng=5, init_kwargs={"gain": 1.5})
+    expected = S.delta_orthogonal((8, 4, 3, 3), rng=np.random.default_rng(5), gain=1.5)
+    np.testing.assert_array_equal(layer.params["W"], expected)
+    layer = Conv2D(3, 3, 3, weight_init=S.dirac, rng=0)
+    np.testing.assert_array_equal(layer.params["W"], S.dirac((3, 3, 3, 3)))
+    assert not I.is_library_initializer(lambda shape, rng: np.zeros(shape))

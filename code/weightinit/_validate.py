@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -86,6 +87,42 @@ def seed(value, name: str = "seed") -> int:
     if value < 0:
         raise ValueError(f"{name} must be a non-negative int, got {value}")
     return int(value)
+
+
+def slope_alias(negative_slope, alias_value, alias: str, *, given: bool | None = None,
+                stacklevel: int = 2):  # fmt: skip
+    """The leaky slope from ``negative_slope`` or from its deprecated alias ``alias``.
+
+    The library's one name for the leaky-ReLU slope is ``negative_slope`` ("API
+    conventions" in CONTRIBUTING.md); PyTorch's spellings (``a=`` of ``kaiming_*``,
+    ``param=`` of ``calculate_gain``) still work with a :class:`DeprecationWarning`.
+    Every function that accepts an alias resolves it with this helper.
+
+    Parameters
+    ----------
+    negative_slope
+        The value given as ``negative_slope`` (returned when no alias was given).
+    alias_value
+        The value given as the alias; ``None`` means not given.
+    alias : str
+        The alias's name, for the messages.
+    given : bool, optional
+        Whether ``negative_slope`` was given explicitly (default: ``negative_slope is not
+        None``); passing both raises ``TypeError``.
+    stacklevel : int
+        As for :func:`warnings.warn` called *from the caller of this helper*: 2 points the
+        warning at the caller's caller (the user's line when a public function calls it).
+    """
+    if alias_value is None:
+        return negative_slope
+    if negative_slope is not None if given is None else given:
+        raise TypeError(f"give the slope once: negative_slope, or its deprecated alias {alias}")
+    warnings.warn(
+        f"{alias}= is deprecated: the leaky slope is called negative_slope in this library",
+        DeprecationWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return alias_value
 
 
 def check_bytes(n_items: int, itemsize: int, name: str, what: str = "array") -> None:

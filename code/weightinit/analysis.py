@@ -34,14 +34,34 @@ Three tools that look at a network *before* training:
 
 Quadrature
 ----------
-Smooth activations (``tanh``, ``sigmoid``, ``linear``) use probabilists' Gauss-Hermite
-quadrature (:func:`numpy.polynomial.hermite_e.hermegauss`), exact for polynomials of
-degree :math:`< 2n` and accurate to ~1e-12 for ``tanh`` with the default 100 nodes.
-Activations with a kink or a jump at 0 (``relu``, ``leaky_relu``, ``selu`` and their
-derivatives) make Gauss-Hermite converge only algebraically (1 % error on
-:math:`\\mathbb{E}[\\mathrm{selu}'(z)^2]` with 100 nodes), so for them the integral is
-split at 0 and each half :math:`[0, \\pm 12]` gets Gauss-Legendre nodes (the normal
-mass beyond 12 standard deviations is below 1e-32).
+The activation moments (:func:`activation_moments`, :func:`numerical_gain`,
+:func:`length_map`, :func:`fixed_point`, :func:`chi1`, :func:`critical_sigma_w`,
+:func:`depth_scale`) use composite Gauss-Legendre quadrature on 18 panels per half-line
+of :math:`[-12, 12]` (the normal mass beyond 12 standard deviations is below 1e-32),
+split at 0 and graded geometrically towards it (edges :math:`0, 2^{-10}, \\dots, 1/2, 1`,
+then wider panels), with :math:`\\lceil n/10 \\rceil` nodes per panel (10 by default, 360
+nodes). Why: :math:`f(\\sqrt q\\, z)` changes on the scale :math:`1/\\sqrt q` in :math:`z`.
+For large :math:`q` the integrand of :math:`\\mathbb{E}[\\tanh'(\\sqrt q z)^2]` is a spike
+of width :math:`1/\\sqrt q` at 0 and :math:`\\tanh(\\sqrt q z)^2` a step; Gauss-Hermite
+with a fixed number of nodes (spaced about :math:`\\pi/\\sqrt{2n}` near 0) does not
+resolve them: it gave :math:`\\chi_1(\\sigma_w = 4) = 2.26` with 100 nodes and 2.37 with
+200 (the true value is 2.3768). Activations with a kink or a jump at 0 (``relu``,
+``leaky_relu``, ``selu``) need the split at 0 for the same reason. On the graded panels
+each piece of the integrand is smooth on its panel and the rule converges exponentially:
+for every activation and :math:`q \\in [0, 10^6]` (:data:`Q_RANGE`) the moments agree
+with :func:`scipy.integrate.quad` to a relative :data:`MOMENT_RTOL` = 1e-12 with the
+default ``n`` (the largest error measured on a grid of :math:`q` from 1e-4 to 1e6 is
+about 1e-14; ``tests/test_analysis.py`` checks the bound). :func:`correlation_map` uses
+the same panels in both dimensions, the inner ones graded towards the point where
+:math:`u_2` changes sign: about 1e-10 absolute with its default ``n = 60`` for tanh up to
+:math:`q^* \\approx 13`, round-off with ``n = 200``.
+
+:func:`gaussian_expectation`, the general tool for any ``fn``, keeps probabilists'
+Gauss-Hermite quadrature (:func:`numpy.polynomial.hermite_e.hermegauss`), exact for
+polynomials of degree :math:`< 2n` and accurate to ~1e-12 for smooth ``fn`` that vary
+on a scale of order 1 (``tanh`` with :math:`q \\lesssim 1`), or, with ``split_at_zero``,
+Gauss-Legendre on :math:`[-12, 0]` and :math:`[0, 12]`; for ``fn`` that are steep at
+large :math:`q` increase ``n`` or use the activation functions above.
 
 References
 ----------
@@ -64,7 +84,16 @@ from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 
-from ._validate import boolean, check_bytes, choice, positive_int, real, real_array
+from ._validate import (
+    boolean,
+    check_bytes,
+    choice,
+    positive_int,
+    real,
+    real_array,
+    slope_alias,
+)
+from .initializers import _hide_varargs
 from .layers import Layer, Sequential, activation
 
 __all__ = [
@@ -85,7 +114,9 @@ __all__ = [
     "numerical_gain",
 ]
 
-#: Number of quadrature nodes (per half-line for kinked activations).
+#: Default resolution ``n``: Gauss-Hermite nodes of :func:`gaussian_expectation` (per
+#: half-line with ``split_at_zero``); ``ceil(n / 10)`` nodes per panel of the activation
+#: moments' panel rule.
 DEFAULT_NODES = 100
 #: Largest accepted number of nodes: above 371 the Gauss-Hermite weights of numpy's
 #: ``hermegauss`` underflow to NaN, and 300 nodes are already exact to round-off.
@@ -140,6 +171,47 @@ def _rule(n: int, kinked: bool) -> tuple[np.ndarray, np.ndarray]:
     return _split_rule(n) if kinked else _hermite(n)
 
 
+#: Panel edges on [0, 12] of :func:`_panel_rule` (18 panels): geometric below 1 (0, 2^-10,
+#: ..., 1/2, 1), where the activation changes on its own scale 1/sqrt(q) (tanh, sigmoid,
+#: SELU's exponential), resolved for q up to ~1e6; then widening panels up to 12, where
+#: the integrand is the smooth, small Gaussian tail times a slowly varying f.
+_PANEL_EDGES = np.array(
+    [0.0] + [2.0**-k for k in range(10, 0, -1)] + [1.0, 2.0, 3.0, 4.0, 5.0, 6.5, 8.5, _CUTOFF]
+)
+#: The documented range of ``q`` of the activation moments and their relative accuracy
+#: there with the default ``n`` (the largest error against :func:`scipy.integrate.quad`
+#: measured on a grid of q from 1e-4 to 1e6 is ~1e-14; ``tests/test_analysis.py`` checks
+#: this bound for every activation). Beyond 1e6 the accuracy of the derivatives of tanh
+#: and sigmoid degrades (the smallest panel, 2^-10, no longer resolves 1/sqrt(q)).
+#: the number of panels per half-line
+N_PANELS = len(_PANEL_EDGES) - 1
+Q_RANGE = (0.0, 1e6)
+MOMENT_RTOL = 1e-12
+
+
+def _panel_nodes(n: int) -> int:
+    """Gauss-Legendre nodes per panel of :func:`_panel_rule` for ``n`` (n / 10, >= 1)."""
+    return max(1, -(-n // 10))
+
+
+@lru_cache(maxsize=16)
+def _panel_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Nodes/weights of E[g(z)]: composite Gauss-Legendre on :data:`_PANEL_EDGES`, mirrored.
+
+    Split at 0 (the kink of relu/leaky_relu/selu) and graded towards 0, where
+    :math:`g(\sqrt q\, z)` changes on the scale :math:`1/\sqrt q`: each panel then holds
+    a smooth piece of the integrand, and the rule converges exponentially in the nodes
+    per panel (:func:`_panel_nodes`) for every activation and every q up to ~1e6.
+    """
+    x, w = _legendre(_panel_nodes(n))
+    a, b = _PANEL_EDGES[:-1, None], _PANEL_EDGES[1:, None]
+    half = ((a + b) / 2.0 + (b - a) / 2.0 * x).ravel()
+    wh = ((b - a) / 2.0 * w).ravel()
+    z = np.concatenate([-half[::-1], half])
+    ww = np.concatenate([wh[::-1], wh])
+    return z, ww * np.exp(-0.5 * z * z) / _SQRT_2PI
+
+
 class ConvergenceError(RuntimeError, ValueError):
     """The length map did not reach its fixed point within ``max_iter`` iterations.
 
@@ -191,7 +263,10 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
     :func:`numpy.polynomial.hermite_e.hermegauss`):
     :math:`\\mathbb{E}[g(z)] \\approx \\sum_i w_i\\, g(x_i) / \\sqrt{2\\pi}`; with
     ``split_at_zero`` Gauss-Legendre on :math:`[-12, 0]` and :math:`[0, 12]` instead,
-    for integrands with a kink or jump at 0 (see the module docstring).
+    for integrands with a kink or jump at 0. Accurate for ``g(sqrt(q) z)`` that vary on
+    a scale of order 1 in ``z``; an integrand that is steep at large ``q`` (``tanh'``
+    at ``q = 10``) needs more nodes (see "Quadrature" in the module docstring; the
+    activation moments use a graded panel rule that does not).
 
     Parameters
     ----------
@@ -211,7 +286,11 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
         raise TypeError(f"fn must be a callable, got {type(fn).__name__}")
     q = _nonneg_array(q, "q")
     n = _nodes(n)
-    z, w = _rule(n, boolean(split_at_zero, "split_at_zero"))
+    return _expect(fn, q, *_rule(n, boolean(split_at_zero, "split_at_zero")))
+
+
+def _expect(fn: Callable, q: np.ndarray, z: np.ndarray, w: np.ndarray):
+    """:math:`\\sum_i w_i\\, fn(\\sqrt q\\, z_i)` for every entry of ``q`` (checked)."""
     check_bytes(q.size * z.size, 8, "q", "quadrature grid (q.size × nodes)")
     u = np.sqrt(q)[..., None] * z
     with np.errstate(over="ignore", invalid="ignore"):
@@ -239,7 +318,17 @@ def gaussian_expectation(fn: Callable, q=1.0, *, n: int = DEFAULT_NODES, split_a
     return float(out) if out.ndim == 0 else out
 
 
-def _activation_layer(nonlinearity, param) -> tuple[Layer, bool]:
+def _slope(negative_slope, param):
+    """``negative_slope``, or the deprecated alias ``param`` (with a DeprecationWarning).
+
+    Called first thing by every public function that takes the slope, so the warning
+    points at the user's line (this helper, then the public function, then the user).
+    The value is checked where it is used (leaky_relu only, as :func:`weightinit.gain`).
+    """
+    return slope_alias(negative_slope, param, "param", stacklevel=3)
+
+
+def _activation_layer(nonlinearity, negative_slope) -> tuple[Layer, bool]:
     if isinstance(nonlinearity, Layer):
         name = getattr(nonlinearity, "nonlinearity", None)
         if name not in ACTIVATIONS:
@@ -259,14 +348,18 @@ def _activation_layer(nonlinearity, param) -> tuple[Layer, bool]:
             f"unknown nonlinearity {nonlinearity!r}; allowed: {', '.join(ACTIVATIONS)}"
         )
     if name == "leaky_relu":
-        slope = 0.01 if param is None else real(param, "param (the leaky_relu negative slope)")
+        slope = (
+            0.01
+            if negative_slope is None
+            else real(negative_slope, "negative_slope (the leaky_relu negative slope)")
+        )
         return activation(name, negative_slope=slope), True
     return activation(name), ACTIVATIONS[name]
 
 
-def _f_and_df(nonlinearity, param):
+def _f_and_df(nonlinearity, negative_slope):
     """Value and derivative of the library's activation layer (the same code the nets run)."""
-    layer, kinked = _activation_layer(nonlinearity, param)
+    layer, kinked = _activation_layer(nonlinearity, negative_slope)
 
     def f(x):
         return layer.forward(x, training=False)
@@ -278,7 +371,21 @@ def _f_and_df(nonlinearity, param):
     return f, df, kinked
 
 
-def activation_moments(nonlinearity, q=1.0, *, param=None, n: int = DEFAULT_NODES):
+def _moments(nonlinearity, negative_slope, q, n, which=("fwd", "bwd")):
+    """E[f(sqrt q z)^2] and/or E[f'(sqrt q z)^2] with the panel rule (:func:`_panel_rule`)."""
+    f, df, _ = _f_and_df(nonlinearity, negative_slope)
+    q = _nonneg_array(q, "q")
+    z, w = _panel_rule(_nodes(n))
+    out = []
+    if "fwd" in which:
+        out.append(_expect(lambda x: f(x) ** 2, q, z, w))
+    if "bwd" in which:
+        out.append(_expect(lambda x: df(x) ** 2, q, z, w))
+    return tuple(out)
+
+
+def activation_moments(nonlinearity, q=1.0, *, negative_slope=None, n: int = DEFAULT_NODES,
+                       param=None):  # fmt: skip
     """Second moments :math:`\\mathbb{E}[f(\\sqrt q z)^2]` and :math:`\\mathbb{E}[f'(\\sqrt q z)^2]`.
 
     Parameters
@@ -288,22 +395,27 @@ def activation_moments(nonlinearity, q=1.0, *, param=None, n: int = DEFAULT_NODE
         ``selu``; evaluated with the library's own layers (:mod:`weightinit.layers`).
     q : float or array, >= 0
         Variance of the pre-activation.
-    param : float, optional
-        Negative slope of ``leaky_relu`` (default 0.01, as :func:`weightinit.gain`).
+    negative_slope : float, optional
+        Negative slope of ``leaky_relu`` (default 0.01, as :func:`weightinit.gain`);
+        ignored for the other activations. Keyword-only.
     n : int
-        Quadrature nodes.
+        Resolution of the quadrature: ``ceil(n / 10)`` Gauss-Legendre nodes on each of the
+        36 panels (module docstring); the default is accurate to :data:`MOMENT_RTOL`
+        for ``q`` in :data:`Q_RANGE`.
+    param : float, optional
+        Deprecated alias of ``negative_slope`` (PyTorch's ``calculate_gain`` name): works
+        with a :class:`DeprecationWarning`; giving both raises :class:`TypeError`.
 
     Returns
     -------
     (forward, backward) : floats or arrays of the shape of ``q``
     """
-    f, df, kinked = _f_and_df(nonlinearity, param)
-    fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
-    bwd = gaussian_expectation(lambda x: df(x) ** 2, q, n=n, split_at_zero=kinked)
-    return fwd, bwd
+    negative_slope = _slope(negative_slope, param)
+    return _moments(nonlinearity, negative_slope, q, n)
 
 
-def numerical_gain(nonlinearity, param=None, *, mode: str = "forward", n: int = DEFAULT_NODES):
+def numerical_gain(nonlinearity, *args, negative_slope=None, mode: str = "forward",
+                   n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """The gain that keeps the second moment of a unit-variance signal, computed.
 
     For a layer with :math:`\\mathrm{Var}(w) = g^2/\\text{fan}` fed by
@@ -324,18 +436,33 @@ def numerical_gain(nonlinearity, param=None, *, mode: str = "forward", n: int = 
     nonlinearity : str
         As :func:`activation_moments`; ``conv*`` names are the identity (PyTorch's
         convention).
-    param : float, optional
-        Negative slope of ``leaky_relu``.
+    negative_slope : float, optional
+        Negative slope of ``leaky_relu`` (default 0.01). Keyword-only: a positional
+        second argument raises :class:`TypeError` (it used to be the slope, and
+        :func:`weightinit.gain` still takes it positionally, as PyTorch): write
+        ``negative_slope=``.
     mode : {"forward", "backward"}
     n : int
         Quadrature nodes.
+    param : float, optional
+        Deprecated alias of ``negative_slope`` (:class:`DeprecationWarning`).
     """
+    if args:
+        raise TypeError(
+            f"numerical_gain() takes the nonlinearity as its only positional argument, got "
+            f"{len(args)} more ({args[0]!r}); pass the leaky slope as a keyword, "
+            f"numerical_gain({nonlinearity!r}, negative_slope={args[0]!r})"
+        )
+    negative_slope = _slope(negative_slope, param)
     mode = choice(mode, "mode", ("forward", "backward"))
-    fwd, bwd = activation_moments(nonlinearity, 1.0, param=param, n=n)
+    fwd, bwd = activation_moments(nonlinearity, 1.0, negative_slope=negative_slope, n=n)
     m = fwd if mode == "forward" else bwd
     if m <= 0:
         raise ValueError(f"{nonlinearity!r} has zero {mode} second moment: no gain exists")
     return 1.0 / math.sqrt(m)
+
+
+_hide_varargs(numerical_gain)
 
 
 # --------------------------------------------------------------------------- mean field
@@ -345,8 +472,8 @@ def _sigmas(sigma_w, sigma_b):
     return sw, sb
 
 
-def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
-               n: int = DEFAULT_NODES):  # fmt: skip
+def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+               n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """One step of the mean-field length map (Poole et al., 2016, eq. 3).
 
     .. math::
@@ -357,11 +484,13 @@ def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     squared length of the pre-activation vector divided by the width) of a network
     of infinite width with weights :math:`\\mathcal{N}(0, \\sigma_w^2/\\text{fan}_\\text{in})`
     and biases :math:`\\mathcal{N}(0, \\sigma_b^2)`. Arguments broadcast.
+    ``negative_slope`` (keyword-only) is the slope of ``leaky_relu``; ``param`` its
+    deprecated alias (:class:`DeprecationWarning`).
     """
+    negative_slope = _slope(negative_slope, param)
     q = _nonneg_array(q, "q")
     sw, sb = _sigmas(sigma_w, sigma_b)
-    f, _, kinked = _f_and_df(nonlinearity, param)
-    fwd = gaussian_expectation(lambda x: f(x) ** 2, q, n=n, split_at_zero=kinked)
+    (fwd,) = _moments(nonlinearity, negative_slope, q, n, which=("fwd",))
     with np.errstate(over="ignore"):
         out = sw**2 * fwd + sb**2
     if not np.all(np.isfinite(out)):
@@ -372,8 +501,9 @@ def length_map(q, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     return float(out) if np.ndim(out) == 0 else out
 
 
-def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0,
-                tol: float = 1e-10, max_iter: int = 10_000, n: int = DEFAULT_NODES):  # fmt: skip
+def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None, q0=1.0,
+                tol: float = 1e-10, max_iter: int = 10_000, n: int = DEFAULT_NODES,
+                param=None):  # fmt: skip
     """The fixed point :math:`q^*` the length map reaches from ``q0``, by iterating it.
 
     Iteration (rather than root finding) returns the *attracting* fixed point, the one a
@@ -383,8 +513,8 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
     ----------
     sigma_w : float or array, > 0
     sigma_b : float or array, >= 0
-    nonlinearity, param, n
-        As :func:`length_map`.
+    nonlinearity, negative_slope, n, param
+        As :func:`length_map` (``param`` is the deprecated alias of ``negative_slope``).
     q0 : float, >= 0
         Starting second moment (the input's).
     tol : float
@@ -404,14 +534,18 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
         :math:`\\sigma_w^2 = 2,\\ \\sigma_b > 0`, where :math:`q` grows linearly for ever).
         A :class:`RuntimeError` and a :class:`ValueError`.
     """
+    negative_slope = _slope(negative_slope, param)
     sw, sb = _sigmas(sigma_w, sigma_b)
     q = np.broadcast_to(_nonneg_array(q0, "q0"), np.broadcast(sw, sb).shape).astype(float)
     tol = real(tol, "tol", positive=True)
     max_iter = positive_int(max_iter, "max_iter")
+    sw_full, sb_full = np.broadcast_to(sw, q.shape), np.broadcast_to(sb, q.shape)
     done = np.zeros(q.shape, dtype=bool)
     for _ in range(max_iter):
-        new = np.where(done, q, length_map(np.where(done, 0.0, q), sw, sb, nonlinearity,
-                                           param=param, n=n))  # fmt: skip
+        new = q.copy()
+        todo = ~done  # only the points still moving are evaluated
+        new[todo] = length_map(q[todo], sw_full[todo], sb_full[todo], nonlinearity,
+                               negative_slope=negative_slope, n=n)  # fmt: skip
         diverged = new > 1e100
         new = np.where(diverged, np.inf, new)
         conv = np.abs(new - q) <= tol * np.maximum(q, 1e-300)
@@ -427,26 +561,28 @@ def fixed_point(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q0=1.0
     )
 
 
-def _q_star(q_star, sigma_w, sigma_b, nonlinearity, param, n):
+def _q_star(q_star, sigma_w, sigma_b, nonlinearity, negative_slope, n):
     if q_star is None:
-        return fixed_point(sigma_w, sigma_b, nonlinearity, param=param, n=n)
+        return fixed_point(sigma_w, sigma_b, nonlinearity, negative_slope=negative_slope, n=n)
     return _nonneg_array(q_star, "q_star")
 
 
-def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q_star=None,
-         n: int = DEFAULT_NODES):  # fmt: skip
+def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None, q_star=None,
+         n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """:math:`\\chi_1 = \\sigma_w^2\\, \\mathbb{E}[f'(\\sqrt{q^*} z)^2]` (Poole et al., 2016).
 
     The slope of the correlation map at :math:`c = 1` and the factor by which the mean
     squared singular value of one layer's Jacobian multiplies the gradient's second
     moment per layer (Schoenholz et al., 2017; Pennington et al., 2017). ``q_star``
-    defaults to :func:`fixed_point`. Arguments broadcast.
+    defaults to :func:`fixed_point`. Arguments broadcast. ``negative_slope``
+    (keyword-only) is the slope of ``leaky_relu``; ``param`` its deprecated alias.
     """
+    negative_slope = _slope(negative_slope, param)
     sw, sb = _sigmas(sigma_w, sigma_b)
-    qs = _q_star(q_star, sw, sb, nonlinearity, param, n)
+    qs = _q_star(q_star, sw, sb, nonlinearity, negative_slope, n)
     if np.any(np.isinf(qs)):
         raise ValueError("q_star is infinite (the length map diverges): chi1 is undefined")
-    _, bwd = activation_moments(nonlinearity, qs, param=param, n=n)
+    _, bwd = activation_moments(nonlinearity, qs, negative_slope=negative_slope, n=n)
     with np.errstate(over="ignore"):
         out = sw**2 * bwd
     if not np.all(np.isfinite(out)):
@@ -454,8 +590,8 @@ def chi1(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None, q_star=None,
     return float(out) if np.ndim(out) == 0 else out
 
 
-def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
-                    q_star=None, n: int = 60):  # fmt: skip
+def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+                    q_star=None, n: int = 60, param=None):  # fmt: skip
     """One step of the correlation map at the length fixed point (Poole et al., 2016, eq. 5).
 
     .. math::
@@ -467,16 +603,20 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     pre-activations of two inputs one layer up, given correlation :math:`c` now.
     Two-dimensional tensor quadrature (``n`` nodes per axis; for kinked activations
     the inner integral is split where :math:`u_2` changes sign). ``c`` may be an array
-    in :math:`[-1, 1]`; ``sigma_w``, ``sigma_b`` are scalars here.
+    in :math:`[-1, 1]`; ``sigma_w``, ``sigma_b`` are scalars here. ``negative_slope``
+    (keyword-only) is the slope of ``leaky_relu``; ``param`` its deprecated alias.
     """
+    negative_slope = _slope(negative_slope, param)
     c = real_array(c, "c", allow_empty=False)
     if np.any(np.abs(c) > 1):
         raise ValueError(f"c must lie in [-1, 1], got {c!r}")
     sw = real(sigma_w, "sigma_w", positive=True)
     sb = real(sigma_b, "sigma_b", lower=0.0)
     n = _nodes(n)
-    check_bytes(c.size * 2 * n * n, 8, "c", "quadrature grid (c.size × 2n²)")
-    qs = _q_star(q_star, sw, sb, nonlinearity, param, n=DEFAULT_NODES)
+    m = _panel_nodes(n)  # outer: 2·N_PANELS panels; inner: 2·N_PANELS + 15 panels
+    nodes = 2 * N_PANELS * m * (2 * N_PANELS + 15) * m
+    check_bytes(c.size * nodes, 8, "c", "quadrature grid (c.size × nodes²)")
+    qs = _q_star(q_star, sw, sb, nonlinearity, negative_slope, n=DEFAULT_NODES)
     if np.ndim(qs) != 0:
         raise ValueError(
             f"q_star must be one number here (sigma_w, sigma_b are scalars), got {qs!r}"
@@ -484,32 +624,32 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     qs = float(qs)
     if not math.isfinite(qs) or qs <= 0:
         raise ValueError(f"q_star must be finite and > 0 for a correlation, got {qs!r}")
-    f, _, kinked = _f_and_df(nonlinearity, param)
+    f, _, _ = _f_and_df(nonlinearity, negative_slope)
     s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))[..., None, None]  # (..., 1, 1)
     cc = c[..., None, None]
     rq = math.sqrt(qs)
-    if not kinked:
-        z, w = _hermite(n)
-        z1, z2 = z[:, None], z[None, :]
-        ww = w[:, None] * w[None, :]
-        u1 = rq * z1
-        u2 = rq * (cc * z1 + s * z2)
-        e = np.sum(f(u1) * f(u2) * ww, axis=(-2, -1))
-    else:
-        z1, w1 = _split_rule(n)  # outer: split at 0 (kink of f(u1))
-        x, wl = _legendre(n)
-        # inner: z2 in [-L, b] and [b, L], b = -c z1 / s, where u2 changes sign
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b = np.where(s > 1e-12, -cc * z1[:, None] / np.maximum(s, 1e-300), 0.0)
-        b = np.clip(b, -_CUTOFF, _CUTOFF)  # (..., n1, 1)
-        lo_mid, lo_half = (b - _CUTOFF) / 2.0, (b + _CUTOFF) / 2.0
-        hi_mid, hi_half = (b + _CUTOFF) / 2.0, (_CUTOFF - b) / 2.0
-        z2 = np.concatenate([lo_mid + lo_half * x, hi_mid + hi_half * x], axis=-1)
-        w2 = np.concatenate([lo_half * wl, hi_half * wl], axis=-1)
-        w2 = w2 * np.exp(-0.5 * z2 * z2) / _SQRT_2PI
-        u1 = rq * z1[:, None]
-        u2 = rq * (cc * z1[:, None] + s * z2)
-        e = np.sum(f(u1) * f(u2) * w2 * w1[:, None], axis=(-2, -1))
+    # outer z1: the panel rule (split at 0, graded towards it, where f(u1) is steep or kinked)
+    z1, w1 = _panel_rule(n)
+    # inner z2: composite Gauss-Legendre between edges that resolve both the Gaussian (the
+    # panel edges, mirrored) and f(u2), which is kinked or steep where u2 = 0, at
+    # b = -c z1 / s, on the scale w = 1/(sqrt(q*) s): edges b and b ± w·2^j, j = -2..4. The
+    # edges are sorted per row (same count in every row); empty panels get zero weight.
+    x, wl = _legendre(_panel_nodes(n))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        b = np.where(s > 1e-12, -cc * z1[:, None] / np.maximum(s, 1e-300), 0.0)
+        w_scale = 1.0 / (rq * np.maximum(s, 1e-300))
+    steps = np.concatenate([[0.0], 2.0 ** np.arange(-2, 5), -(2.0 ** np.arange(-2, 5))])
+    fixed = np.concatenate([-_PANEL_EDGES[::-1], _PANEL_EDGES[1:]])
+    near = b + np.minimum(w_scale, 4.0 * _CUTOFF) * steps  # (..., n1, 15)
+    edges = np.concatenate([np.broadcast_to(fixed, near.shape[:-1] + fixed.shape), near], axis=-1)
+    edges = np.sort(np.clip(edges, -_CUTOFF, _CUTOFF), axis=-1)
+    lo, hi = edges[..., :-1, None], edges[..., 1:, None]  # (..., n1, panels, 1)
+    z2 = ((lo + hi) / 2.0 + (hi - lo) / 2.0 * x).reshape(*edges.shape[:-1], -1)
+    w2 = ((hi - lo) / 2.0 * wl).reshape(z2.shape)
+    w2 = w2 * np.exp(-0.5 * z2 * z2) / _SQRT_2PI
+    u1 = rq * z1[:, None]
+    u2 = rq * (cc * z1[:, None] + s * z2)
+    e = np.sum(f(u1) * f(u2) * w2 * w1[:, None], axis=(-2, -1))
     with np.errstate(over="ignore", invalid="ignore"):
         out = (sw**2 * e + sb**2) / qs
     if not np.all(np.isfinite(out)):
@@ -519,8 +659,9 @@ def correlation_map(c, sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     return float(out) if out.ndim == 0 else out
 
 
-def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0.5, 4.0),
-                     n: int = DEFAULT_NODES) -> float:  # fmt: skip
+def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+                     bracket=(0.5, 4.0), n: int = DEFAULT_NODES,
+                     param=None) -> float:  # fmt: skip
     """The :math:`\\sigma_w` at which :math:`\\chi_1 = 1` for a given :math:`\\sigma_b`.
 
     The edge of chaos (Schoenholz et al., 2017, Fig. 1), found with Brent's method on
@@ -534,13 +675,15 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     every :math:`\\sigma_b` (:math:`\\sqrt 2` for ReLU), returned directly: beyond it
     the length map has no finite fixed point (the signal explodes). For the other
     activations a :math:`\\sigma_w` where the length map diverges counts as chaotic
-    (:math:`\\chi_1 > 1`).
+    (:math:`\\chi_1 > 1`). ``negative_slope`` (keyword-only) is the slope of
+    ``leaky_relu``; ``param`` its deprecated alias (:class:`DeprecationWarning`).
 
     Raises
     ------
     ValueError
         :math:`\\chi_1 - 1` does not change sign inside ``bracket``.
     """
+    negative_slope = _slope(negative_slope, param)
     sb = real(sigma_b, "sigma_b", lower=0.0)
     if not (isinstance(bracket, (tuple, list)) and len(bracket) == 2):
         raise ValueError(f"bracket must be a pair (low, high), got {bracket!r}")
@@ -548,7 +691,7 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     hi = real(bracket[1], "bracket[1]", positive=True)
     if not lo < hi:
         raise ValueError(f"bracket must have low < high, got {bracket!r}")
-    layer, _ = _activation_layer(nonlinearity, param)
+    layer, _ = _activation_layer(nonlinearity, negative_slope)
     if layer.nonlinearity in ("relu", "leaky_relu", "linear"):
         _, bwd = activation_moments(layer, 1.0, n=n)
         return 1.0 / math.sqrt(bwd)
@@ -556,10 +699,10 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
         return 1.0
 
     def g(sw):
-        qs = fixed_point(sw, sb, nonlinearity, param=param, n=n)
+        qs = fixed_point(sw, sb, nonlinearity, negative_slope=negative_slope, n=n)
         if math.isinf(qs):  # the length map diverges: the signal explodes (chaotic side)
             return 1.0
-        return chi1(sw, sb, nonlinearity, param=param, q_star=qs, n=n) - 1.0
+        return chi1(sw, sb, nonlinearity, negative_slope=negative_slope, q_star=qs, n=n) - 1.0
 
     glo, ghi = g(lo), g(hi)
     if glo * ghi > 0:
@@ -570,8 +713,8 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, param=None, bracket=(0
     return float(brentq(g, lo, hi, xtol=1e-10))
 
 
-def depth_scale(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
-                n: int = DEFAULT_NODES):  # fmt: skip
+def depth_scale(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
+                n: int = DEFAULT_NODES, param=None):  # fmt: skip
     """Gradient depth scale :math:`\\xi_\\nabla = -1/\\ln \\chi_1` (Schoenholz et al., 2017).
 
     The second moment of the back-propagated gradient changes by :math:`\\chi_1` per
@@ -581,8 +724,13 @@ def depth_scale(sigma_w, sigma_b=0.0, nonlinearity="tanh", *, param=None,
     phase (negative :math:`\\xi`). In the ordered phase it is also the depth scale
     :math:`\\xi_c` over which the correlation of two inputs approaches 1. Infinite at
     :math:`\\chi_1 = 1` (within 1e-12, the quadrature's round-off). Arguments broadcast.
+    ``negative_slope`` (keyword-only) is the slope of ``leaky_relu``; ``param`` its
+    deprecated alias (:class:`DeprecationWarning`).
     """
-    x = np.asarray(chi1(sigma_w, sigma_b, nonlinearity, param=param, n=n), dtype=float)
+    negative_slope = _slope(negative_slope, param)
+    x = np.asarray(
+        chi1(sigma_w, sigma_b, nonlinearity, negative_slope=negative_slope, n=n), dtype=float
+    )
     log = np.log(x)
     with np.errstate(divide="ignore"):
         # |ln chi1| below 1e-12 is quadrature round-off around chi1 = 1: call it critical

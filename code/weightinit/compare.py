@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,7 +49,9 @@ class SeedRuns:
     ``seeds[s]``; ``test_acc[s, 0]`` is the test accuracy before training and
     ``test_acc[s, e]`` after epoch ``e`` (with ``every_epoch=False``, ``test_acc`` has one
     column, the accuracy after the last epoch). A diverged run (non-finite loss or weights)
-    keeps NaN from the epoch where it stopped and is flagged in ``diverged``.
+    keeps NaN from the epoch where it stopped and is flagged in ``diverged``: its
+    :attr:`final_acc` is NaN, and :meth:`summary` leaves it out and counts it (the same
+    policy as :class:`weightinit.experiments.SeedRuns`).
     """
 
     seeds: tuple[int, ...]
@@ -60,18 +62,33 @@ class SeedRuns:
 
     @property
     def final_acc(self) -> np.ndarray:
-        """Test accuracy after the last epoch, one per seed."""
-        return self.test_acc[:, -1]
+        """Test accuracy after the last epoch, one per seed (NaN for a diverged run)."""
+        out = self.test_acc[:, -1].copy()
+        out[np.asarray(self.diverged, dtype=bool)] = np.nan
+        return out
 
     def summary(self) -> Summary:
-        """:func:`summarize` of the final test accuracies, with the test set's binomial
-        standard error (``n_test`` examples)."""
+        """:func:`summarize` of the final test accuracies of the runs that did not diverge,
+        with the test set's binomial standard error (``n_test`` examples).
+
+        Diverged runs are left out and counted in ``Summary.n_diverged`` (see
+        :meth:`weightinit.experiments.SeedRuns.summary`); fewer than two runs left raise
+        ``ValueError`` naming the seeds that diverged.
+        """
         if len(self.seeds) < 2:
             raise ValueError(
                 f"summary() needs runs of at least two seeds (an sd needs two), these runs "
                 f"have seeds={self.seeds!r}"
             )
-        return summarize(self.final_acc, n_test=self.n_test)
+        diverged = np.asarray(self.diverged, dtype=bool)
+        if int((~diverged).sum()) < 2:
+            stopped = [s for s, d in zip(self.seeds, diverged, strict=True) if d]
+            raise ValueError(
+                f"summary() needs at least two runs that did not diverge (an sd needs two); "
+                f"the runs of seeds {stopped} of {list(self.seeds)} diverged"
+            )
+        s = summarize(self.final_acc[~diverged], n_test=self.n_test)
+        return replace(s, n_diverged=int(diverged.sum()))
 
 
 @one_blas_thread

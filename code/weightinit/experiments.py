@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats as _stats
@@ -68,7 +68,10 @@ class Summary:
     """Mean, sd (ddof=1), standard error and 95 % t-interval of per-seed values.
 
     ``test_se`` is the binomial standard error of the mean accuracy on a test set of
-    ``n_test`` examples (``nan`` when ``n_test`` was not given).
+    ``n_test`` examples (``nan`` when ``n_test`` was not given). ``n`` is the number of
+    values summarized; ``n_diverged`` the number of runs left out because they diverged
+    (set by ``SeedRuns.summary``; :func:`summarize` itself refuses NaN), which ``str``
+    reports next to ``n``.
     """
 
     mean: float
@@ -80,9 +83,13 @@ class Summary:
     maximum: float
     n_test: int | None = None
     test_se: float = float("nan")
+    n_diverged: int = 0
 
     def __str__(self) -> str:
-        text = f"{self.mean:.3f} ± {self.sd:.3f} (sd, n = {self.n}; SE {self.se:.3f})"
+        runs = f"n = {self.n}"
+        if self.n_diverged:
+            runs += f" of {self.n + self.n_diverged} seeds, {self.n_diverged} diverged and left out"
+        text = f"{self.mean:.3f} ± {self.sd:.3f} (sd, {runs}; SE {self.se:.3f})"
         if self.n_test is not None:
             text += f"; test-set SE {self.test_se:.3f}"
         return text
@@ -146,19 +153,32 @@ class SeedRuns:
     n_test: int
     nets: list = field(default_factory=list, repr=False)
 
+    @property
+    def diverged(self) -> np.ndarray:
+        """Which runs diverged (``History.diverged``), one bool per seed."""
+        return np.array([h.diverged for h in self.histories], dtype=bool)
+
     def final(self, metric: str = "test_acc") -> np.ndarray:
-        """The last value of ``metric`` of every run (one per seed).
+        """The value of ``metric`` at the end of training, one per seed.
 
-        ``metric`` is one of :data:`METRICS` (case-insensitive).
+        ``metric`` is one of :data:`METRICS` (case-insensitive). A run that diverged
+        (``History.diverged``) never reached the end of training: its entry is NaN, not
+        the last value it recorded before it stopped (which is an earlier epoch's, often
+        the accuracy at initialization). Use ``np.isnan`` or :attr:`diverged` to pick the
+        runs out; :meth:`summary` leaves them out and counts them.
         """
-        metric = self._recorded(choice(metric, "metric", METRICS))
-        return np.array([getattr(h, metric)[-1] for h in self.histories], dtype=float)
+        metric = self._recorded(choice(metric, "metric", METRICS), finished_only=True)
+        return np.array(
+            [math.nan if h.diverged else getattr(h, metric)[-1] for h in self.histories],
+            dtype=float,
+        )
 
-    def _recorded(self, metric: str) -> str:
+    def _recorded(self, metric: str, finished_only: bool = False) -> str:
         """``metric``, or a ValueError when a run has no record of it (its split was left
-        out by ``train(..., splits=...)``, or the run diverged before its first record)."""
+        out by ``train(..., splits=...)``, or the run diverged before its first record);
+        ``finished_only``: only the runs that did not diverge must have one."""
         missing = [s for s, h in zip(self.seeds, self.histories, strict=True)
-                   if not getattr(h, metric)]  # fmt: skip
+                   if not getattr(h, metric) and not (finished_only and h.diverged)]  # fmt: skip
         if missing:
             raise ValueError(
                 f"metric {metric!r} was not recorded by the runs of seeds {missing} (a split "
@@ -189,10 +209,32 @@ class SeedRuns:
         return mean, mean - sd, mean + sd
 
     def summary(self, metric: str = "test_acc") -> Summary:
-        """:func:`summarize` of the final ``metric``; test-set SE for ``test_acc``."""
+        """:func:`summarize` of the final ``metric`` over the runs that did not diverge.
+
+        Test-set SE for ``test_acc``. Diverged runs have no final value (NaN in
+        :meth:`final`): they are left out of the mean, sd, SE and interval, and counted
+        in ``Summary.n_diverged`` (``str`` of the summary says "n = 8 of 10 seeds, 2
+        diverged and left out"). The statistics then describe the runs that trained,
+        not the configuration's chance of training: report the count next to them.
+
+        Raises
+        ------
+        ValueError
+            Fewer than two runs did not diverge (an sd needs two); the message names
+            the seeds that diverged.
+        """
         metric = choice(metric, "metric", METRICS)
         n_test = self.n_test if metric == "test_acc" else None
-        return summarize(self.final(metric), n_test=n_test)
+        values, diverged = self.final(metric), self.diverged
+        if int((~diverged).sum()) < 2:
+            stopped = [s for s, d in zip(self.seeds, diverged, strict=True) if d]
+            raise ValueError(
+                f"summary() needs at least two runs that did not diverge (an sd needs two); "
+                f"the runs of seeds {stopped} of {list(self.seeds)} diverged, so metric "
+                f"{metric!r} has no final value for them"
+            )
+        s = summarize(values[~diverged], n_test=n_test)
+        return replace(s, n_diverged=int(diverged.sum()))
 
 
 #: train()'s defaults for the arguments the stacked engine reproduces

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import choice
+from ._validate import choice, slope_alias
 
 __all__ = [
     "LAYOUTS",
@@ -288,15 +288,7 @@ def gain(nonlinearity: str, negative_slope: float | None = None, *, param=None) 
     TypeError
         A nonlinearity that is not a string, or a slope that is not a real number.
     """
-    if param is not None:
-        if negative_slope is not None:
-            raise TypeError("give the slope once: negative_slope, or its deprecated alias param")
-        warnings.warn(
-            "gain(..., param=) is deprecated: the slope is called negative_slope",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        negative_slope = param
+    negative_slope = slope_alias(negative_slope, param, "param")
     name = choice(nonlinearity, "nonlinearity", NONLINEARITIES)
     if name == "tanh":
         return 5.0 / 3.0

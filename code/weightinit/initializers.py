@@ -68,7 +68,7 @@ import numpy as np
 from scipy import special as _special
 from scipy import stats as _stats
 
-from ._validate import check_bytes, choice, real
+from ._validate import check_bytes, choice, real, slope_alias
 from .fans import _check_fan, check_shape, fans, gain
 
 __all__ = [
@@ -269,13 +269,18 @@ class Distribution:
             return _stats.truncnorm(-self.cutoff, self.cutoff, loc=self.loc, scale=self.scale)
         raise ValueError("a constant has no continuous scipy distribution")
 
-    def sample(self, shape, rng=None, dtype=np.float64) -> np.ndarray:
+    def sample(self, shape, *args, rng=None, dtype=np.float64) -> np.ndarray:
         """Draw an array of ``shape`` (float64 draws, cast to ``dtype``).
+
+        ``rng`` and ``dtype`` are keyword-only, as in every function that draws: a
+        positional second argument raises :class:`TypeError`.
 
         See "Dtypes" in the module docstring for what happens to values the dtype
         cannot hold (bounded draws are clipped into their bounds; overflow and a scale
         that rounds to 0 raise ValueError).
         """
+        if args:
+            raise _positional_trap("Distribution.sample", args)
         shape = check_shape(shape)
         dt = _check_dtype(dtype)
         check_bytes(math.prod(shape), 8, "shape", "float64 array")
@@ -421,7 +426,7 @@ def _initializer(*aliases: str):
             if params:
                 _check_params(spec.__name__, allowed, params)
             shape = check_shape(shape)
-            return spec(shape, **params).sample(shape, rng, dtype)
+            return spec(shape, **params).sample(shape, rng=rng, dtype=dtype)
 
         params = list(sig.parameters.values())
         rng_param = inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)
@@ -436,10 +441,22 @@ def _initializer(*aliases: str):
     return deco
 
 
+#: the library's initializers that are not in the registry (the structured kernels of
+#: :mod:`weightinit.structured`, :func:`torch_default_bias`): they take ``rng=`` too
+_UNREGISTERED: list[Callable] = []
+
+
+def _library_initializer(fn):
+    """Mark ``fn`` as a library initializer outside the registry (it takes ``rng=``)."""
+    _UNREGISTERED.append(fn)
+    return fn
+
+
 def is_library_initializer(fn) -> bool:
-    """Whether ``fn`` is one of this library's registered initializers (which take the
-    seed as the keyword ``rng=``), as opposed to a user function ``f(shape, rng)``."""
-    return any(fn is f for f in _REGISTRY.values())
+    """Whether ``fn`` is one of this library's initializers (which take the seed as the
+    keyword ``rng=``), as opposed to a user function ``f(shape, rng)``: the registered
+    ones and the unregistered structured kernels (``weight_init=delta_orthogonal``)."""
+    return any(fn is f for f in _REGISTRY.values()) or any(fn is f for f in _UNREGISTERED)
 
 
 def available() -> list[str]:
@@ -720,14 +737,8 @@ def glorot_normal(shape, *, gain: float = 1.0, layout: str | None = None) -> Dis
 def _slope(negative_slope, a) -> float:
     """The leaky slope: ``negative_slope``, or PyTorch's deprecated spelling ``a``."""
     if a is not None:
-        if negative_slope != 0.0:
-            raise TypeError("give the slope once: negative_slope, or its deprecated alias a")
-        warnings.warn(
-            "a= is deprecated: the leaky slope is called negative_slope in this library",
-            DeprecationWarning,
-            stacklevel=4,
-        )
-        return _check_real(a, "a")
+        return _check_real(slope_alias(negative_slope, a, "a", given=negative_slope != 0.0,
+                                       stacklevel=4), "a")  # fmt: skip
     return _check_real(negative_slope, "negative_slope")
 
 
@@ -858,7 +869,7 @@ def torch_default_bias(shape, *args, rng=None, fan_in, dtype=np.float64) -> np.n
     if args:
         raise _positional_trap("torch_default_bias", args)
     bound = 1.0 / math.sqrt(_check_fan(fan_in, "fan_in"))
-    return Distribution("uniform", 0.0, bound).sample(shape, rng, dtype)
+    return Distribution("uniform", 0.0, bound).sample(shape, rng=rng, dtype=dtype)
 
 
 _CAFFE_NORMS = ("fan_in", "fan_out", "average")
@@ -942,3 +953,5 @@ def _hide_varargs(fn):
 
 _hide_varargs(orthogonal)
 _hide_varargs(torch_default_bias)
+_hide_varargs(Distribution.sample)
+_library_initializer(torch_default_bias)

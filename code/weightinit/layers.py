@@ -818,7 +818,9 @@ def mlp(
     Parameters
     ----------
     sizes : sequence of int
-        ``[in, hidden_1, ..., out]``; ``len(sizes) - 1`` dense layers.
+        ``[in, hidden_1, ..., out]``; ``len(sizes) - 1`` dense layers. All weights and
+        biases together must fit in ``weightinit._validate.MAX_BYTES`` (2 GiB): larger
+        sizes raise ``ValueError`` naming ``sizes`` before anything is allocated.
     activation_name : str
         Nonlinearity after every hidden dense layer (and after the last one when
         ``final_activation``).
@@ -832,6 +834,11 @@ def mlp(
     sizes = check_shape(sizes, "sizes", min_dims=2)
     _check_activation_name(activation_name)
     dtype = _float_dtype(dtype)
+    # every weight and bias lives at once: count them together (Python ints, no overflow)
+    check_bytes(
+        sum(a * b + b for a, b in itertools.pairwise(sizes)), dtype.itemsize, "sizes",
+        "set of weights and biases",
+    )  # fmt: skip
     gen = _init.as_generator(rng)
     layers: list[Layer] = []
     for i, (a, b) in enumerate(itertools.pairwise(sizes)):
@@ -868,7 +875,10 @@ def small_cnn(
 
     ``[Conv 3×3 (pad 1) → act] × len(channels) → MaxPool 2 → Flatten → Dense``.
     Every conv and the dense layer use ``weight_init``; ``dtype`` (float64 or float32)
-    is the precision of every layer (see the module docstring).
+    is the precision of every layer (see the module docstring). All weights and biases
+    together must fit in ``weightinit._validate.MAX_BYTES`` (2 GiB): larger
+    ``in_channels``/``channels`` or ``image_size`` raise ``ValueError`` naming them
+    before anything is allocated.
     """
     _check_activation_name(activation_name)
     if (
@@ -881,9 +891,13 @@ def small_cnn(
         )
     channels = [positive_int(ch, f"channels[{i}]") for i, ch in enumerate(channels)]
     dtype = _float_dtype(dtype)
+    c = positive_int(in_channels, "in_channels")
+    widths = [c, *channels]
+    conv_items = sum(a * b * 9 + b for a, b in itertools.pairwise(widths))
+    check_bytes(conv_items, dtype.itemsize, "channels" if c <= max(channels) else "in_channels",
+                "set of conv weights (in_channels × channels × 3 × 3)")  # fmt: skip
     gen = _init.as_generator(rng)
     layers: list[Layer] = []
-    c = positive_int(in_channels, "in_channels")
     for out in channels:
         layers.append(
             Conv2D(
@@ -905,7 +919,8 @@ def small_cnn(
             f"image_size must be >= 2 (a 2x2 max-pool follows the convs), got {image_size}"
         )
     n_classes = positive_int(n_classes, "n_classes")
-    check_bytes(c * size * size * n_classes, dtype.itemsize, "image_size", "classifier weight")
+    check_bytes(conv_items + c * size * size * n_classes, dtype.itemsize, "image_size",
+                "set of weights (convs and classifier)")  # fmt: skip
     layers += [MaxPool2D(2), Flatten()]
     layers.append(
         Dense(

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import initializers as _init
-from ._validate import boolean, choice, positive_int, real
+from ._validate import boolean, check_bytes, choice, positive_int, real
 from .layers import (
     Dense,
     Layer,
@@ -403,6 +403,20 @@ def residual_mlp(
     if style == "transformer" and branch_depth != 2:
         raise ValueError("style='transformer' has two Dense layers per branch: branch_depth=2")
     hidden = 4 * width if hidden is None else positive_int(hidden, "hidden")
+    # every weight lives at once: refuse sizes above the limit before allocating, naming
+    # the argument behind the largest part (it was Dense's "in_features × out_features")
+    if style == "preact":
+        who = "n_blocks" if n_blocks * branch_depth > width else "width"
+        branch = {who: n_blocks * branch_depth * (width * width + width)}
+    else:
+        who = (
+            "n_blocks" if n_blocks > max(width, hidden) else "width" if width > hidden else "hidden"
+        )
+        branch = {who: n_blocks * (2 * width * hidden + hidden + width)}
+    parts = {"in_features": (in_features + 1) * width, **branch,
+             "n_classes": (width + 1) * n_classes}  # fmt: skip
+    check_bytes(sum(parts.values()), _float_dtype(dtype).itemsize, max(parts, key=parts.get),
+                "set of weights (in_features, width, hidden, n_blocks, n_classes)")  # fmt: skip
     gen = _init.as_generator(rng)
 
     def dense(a, b):

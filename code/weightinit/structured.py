@@ -13,9 +13,11 @@ isometry of its input:
   zeros elsewhere (Xiao et al., 2018): the convolution is then an isometry of the
   channel vector at every pixel.
 
-Like every initializer they take ``(shape, rng=None, *, ..., dtype=float64)``, and a
-layer accepts them as ``weight_init=delta_orthogonal``; :func:`eye` and :func:`dirac`
-draw no random numbers (``rng`` is validated and ignored). They are *not* in the
+Like every initializer they take ``(shape, *, rng=None, ..., dtype=float64)``: ``rng`` is
+keyword-only, and a positional second argument raises the same :class:`TypeError` as
+``glorot_uniform(shape, 2)`` (in PyTorch ``dirac_(w, 2)`` means *groups* 2). A layer
+accepts them as ``weight_init=delta_orthogonal`` (it passes ``rng=``); :func:`eye` and
+:func:`dirac` draw no random numbers (``rng`` is validated and ignored). They are *not* in the
 name registry of :mod:`weightinit.initializers` when the package is imported, because
 the registry's generic tests require every registered scheme to draw i.i.d.
 continuous entries (distinct, seed-dependent values): :func:`register` adds them
@@ -86,14 +88,17 @@ def _centre(kernel) -> tuple[int, ...]:
     return tuple(k // 2 for k in kernel)
 
 
-def eye(shape, rng=None, *, gain: float = 1.0, layout: str = "torch", dtype=np.float64):
+@_init._library_initializer
+def eye(shape, *args, rng=None, gain: float = 1.0, layout: str = "torch", dtype=np.float64):
     """Identity matrix times ``gain`` for a dense weight: ``W[i, i] = gain``, 0 elsewhere.
 
     ``W x = gain · x`` for a square weight; a rectangular one keeps the first
     ``min(out, in)`` coordinates. PyTorch ``torch.nn.init.eye_`` (``gain = 1``) and
     Keras ``Identity(gain)``; the transpose in the keras layout ``(in, out)`` is the
-    same pattern. ``rng`` is validated and ignored.
+    same pattern. ``rng`` (keyword-only) is validated and ignored.
     """
+    if args:
+        raise _init._positional_trap("eye", args)
     shape = check_shape(shape, min_dims=2)
     if len(shape) != 2:
         raise ValueError(f"eye needs a 2-D (dense) weight shape, got {shape}; for a conv use dirac")
@@ -104,7 +109,8 @@ def eye(shape, rng=None, *, gain: float = 1.0, layout: str = "torch", dtype=np.f
     return _cast(g * np.eye(shape[0], shape[1]), dt, g)
 
 
-def dirac(shape, rng=None, *, groups: int = 1, gain: float = 1.0, layout: str = "torch",
+@_init._library_initializer
+def dirac(shape, *args, rng=None, groups: int = 1, gain: float = 1.0, layout: str = "torch",
           dtype=np.float64):  # fmt: skip
     """Dirac delta kernel: the convolution copies input channel ``d`` to output channel ``d``.
 
@@ -116,14 +122,17 @@ def dirac(shape, rng=None, *, groups: int = 1, gain: float = 1.0, layout: str = 
     zero elsewhere, for each group :math:`g`. With ``padding = k // 2`` and stride 1 the
     layer is the identity on the first ``min(C_out, C_in)`` channels. Exactly PyTorch
     ``torch.nn.init.dirac_(w, groups)`` for ``gain = 1`` (torch layout; the keras
-    layout ``(*k, in, out)`` holds the same kernel transposed). ``rng`` is validated
-    and ignored.
+    layout ``(*k, in, out)`` holds the same kernel transposed). ``rng`` (keyword-only)
+    is validated and ignored; ``groups`` is a keyword too (PyTorch's ``dirac_(w, 2)``
+    means ``groups=2``, so ``dirac(shape, 2)`` raises ``TypeError``).
 
     Raises
     ------
     ValueError
         Not a 3-D to 5-D kernel, or ``out`` not divisible by ``groups``.
     """
+    if args:
+        raise _init._positional_trap("dirac", args)
     shape, c_out, c_in, kernel = _conv_shape(shape, layout, "dirac")
     groups = positive_int(groups, "groups")
     if c_out % groups:
@@ -139,7 +148,8 @@ def dirac(shape, rng=None, *, groups: int = 1, gain: float = 1.0, layout: str = 
     return _cast(_to_layout(w, layout), dt, g)
 
 
-def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch",
+@_init._library_initializer
+def delta_orthogonal(shape, *args, rng=None, gain: float = 1.0, layout: str = "torch",
                      dtype=np.float64):  # fmt: skip
     """Delta-orthogonal convolution kernel (Xiao et al., 2018, Algorithm 2).
 
@@ -165,6 +175,7 @@ def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch
         spatial dims; odd kernel sizes put the matrix exactly at the centre. A dense
         shape ``(out, in)`` (no spatial dims) gives the orthogonal matrix itself.
     rng : int, Generator or None
+        Keyword-only: ``delta_orthogonal(shape, 0)`` raises :class:`TypeError`.
     gain : float, > 0
         Scale (the paper's :math:`\\sigma_w`; 1 for a linear or tanh network at the
         edge of chaos with :math:`\\sigma_b = 0`).
@@ -176,6 +187,8 @@ def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch
     ValueError
         Not a 2-D to 5-D weight shape, or fewer output than input channels.
     """
+    if args:
+        raise _init._positional_trap("delta_orthogonal", args)
     shape, c_out, c_in, kernel = _conv_shape(shape, layout, "delta_orthogonal", min_dims=2)
     if c_out < c_in:
         raise ValueError(
@@ -189,6 +202,9 @@ def delta_orthogonal(shape, rng=None, *, gain: float = 1.0, layout: str = "torch
     w[(slice(None), slice(None), *_centre(kernel))] = h
     return _cast(_to_layout(w, layout), dt, g)
 
+
+for _fn in (eye, dirac, delta_orthogonal):
+    _init._hide_varargs(_fn)
 
 #: The structured initializers by name.
 STRUCTURED = {"delta_orthogonal": delta_orthogonal, "dirac": dirac, "eye": eye}
