@@ -9,7 +9,10 @@ Usage::
 This is how chapter outputs are produced before they are committed: ``pytest
 --nbval`` later re-runs each notebook and compares with what is stored here. The
 script prints the wall-clock time of each notebook, which is the per-notebook
-timing the README reports (budget: 30 s each on a 2-core laptop).
+timing of one run (budget: 30 s each, 60 s for chapter 8, on a 2-core laptop; a
+notebook over its budget makes the exit status 1, its outputs are saved all the
+same). Wall time includes whatever else the machine is doing: the README's table
+comes from ``benchmarks/bench_book.py``, which also reports CPU time.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = 30.0
+BUDGETS_S = {"08_putting_together": 60.0}  # the closing chapter of Part I
 
 # Small matrices: BLAS threads only contend with each other (the kernel inherits this).
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -71,9 +75,10 @@ def main(argv=None) -> int:
     for p in paths:
         t = execute(p, save=not args.dry_run)
         total += t
-        flag = "  (over budget)" if t > BUDGET_S else ""
+        over = t > BUDGETS_S.get(p.stem, BUDGET_S)
+        flag = "  (over budget)" if over else ""
         print(f"{p.name:40s} {t:6.1f} s{flag}", flush=True)
-        if t > BUDGET_S:
+        if over:
             slow.append(p.name)
     print(f"{'total':40s} {total:6.1f} s")
     return 1 if slow else 0
