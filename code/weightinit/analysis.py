@@ -178,13 +178,13 @@ def _rule(n: int, kinked: bool) -> tuple[np.ndarray, np.ndarray]:
 _PANEL_EDGES = np.array(
     [0.0] + [2.0**-k for k in range(10, 0, -1)] + [1.0, 2.0, 3.0, 4.0, 5.0, 6.5, 8.5, _CUTOFF]
 )
+#: the number of panels per half-line
+N_PANELS = len(_PANEL_EDGES) - 1
 #: The documented range of ``q`` of the activation moments and their relative accuracy
 #: there with the default ``n`` (the largest error against :func:`scipy.integrate.quad`
 #: measured on a grid of q from 1e-4 to 1e6 is ~1e-14; ``tests/test_analysis.py`` checks
 #: this bound for every activation). Beyond 1e6 the accuracy of the derivatives of tanh
 #: and sigmoid degrades (the smallest panel, 2^-10, no longer resolves 1/sqrt(q)).
-#: the number of panels per half-line
-N_PANELS = len(_PANEL_EDGES) - 1
 Q_RANGE = (0.0, 1e6)
 MOMENT_RTOL = 1e-12
 
