@@ -708,3 +708,26 @@ def test_slow_student_function_is_stopped(capsys, monkeypatch):
 
     ok, out = _run(capsys, check_conv2d, catches_everything)
     assert not ok and "took longer than 0.3 s" in out, out
+
+
+def test_check_value_prints_negative_zero_as_0(capsys):
+    # a student's round(-1e-12, 9) is -0.0: the feedback said "= -0"
+    from weightinit.checks import check_value
+
+    assert check_value(-0.0, 0.0, name="error", rel_tol=1e-6)
+    out = capsys.readouterr().out
+    assert "error = 0 (expected 0," in out and "= -0" not in out
+
+
+def test_check_value_states_a_small_tolerance():
+    # rel_tol=1e-6 was printed as "tolerance 0%"
+    import contextlib
+    import io
+
+    from weightinit.checks import check_value
+
+    for rel_tol, text in [(1e-6, "tolerance 1e-06 relative)"), (0.02, "tolerance 2%)")]:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            check_value(1.0, 1.0, name="x", rel_tol=rel_tol)
+        assert text in buf.getvalue()

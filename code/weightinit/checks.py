@@ -212,9 +212,16 @@ def _as_float_array(report: _Report, value, what: str):
 
 def _num(x: float) -> str:
     """A number rounded to 4 significant digits (deterministic text)."""
-    if x == 0 or not math.isfinite(x):
+    if x == 0:
+        return "0"  # also for -0.0, which a rounded float can be
+    if not math.isfinite(x):
         return f"{x:g}"
     return f"{x:.4g}"
+
+
+def _tol(rel_tol: float) -> str:
+    """A relative tolerance as text: "2%", or "1e-06 relative" below 1 % (not "0%")."""
+    return f"{rel_tol:.0%}" if rel_tol >= 0.01 else f"{rel_tol:.0e} relative"
 
 
 def _ratio_text(measured: float, expected: float) -> str:
@@ -939,7 +946,7 @@ def check_value(value, expected, *, name, rel_tol=0.05, mistakes=None) -> bool:
         return report.verdict(f"your {name}")
     scale = abs(expected) if expected != 0 else 1.0
     ok = abs(v - expected) <= rel_tol * scale
-    report.line(ok, f"{name} = {_num(v)} (expected {_num(expected)}, tolerance {rel_tol:.0%})")
+    report.line(ok, f"{name} = {_num(v)} (expected {_num(expected)}, tolerance {_tol(rel_tol)})")
     known = next(
         (h for h, m in mistakes.items() if not ok and abs(v - m) <= rel_tol * max(abs(m), 1e-12)),
         None,
