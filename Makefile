@@ -18,7 +18,7 @@ BIN     = $(VENV)/bin
 # worker, each browser test of a page is a unit of its own, longest units first
 # (.ci/durations.json), so that both workers finish together.
 JOBS   ?= 2
-XDIST   = -n $(JOBS) --dist loadgroup
+XDIST   = -n $(JOBS) --dist loadscope
 
 .PHONY: book test setup lint unit notebooks browser pdf student bench clean sandbox grade bench-grade
 

@@ -1,23 +1,28 @@
 """How the one pytest run of ``make test`` is spread over pytest-xdist workers.
 
-``make test`` runs ``pytest -n 2 --dist loadgroup``: pytest-xdist hands out *work units*
-(the tests of one ``xdist_group``, or a single test without a group), the next unit to
-whichever worker is nearly done. Here
+``make test`` runs ``pytest -n 2 --dist loadscope``: pytest-xdist hands out *work units*
+(scopes), the next unit to whichever worker is nearly done. This file defines the units
+and their order:
 
-* every test gets the group of its file -- a notebook under nbval (its cells share one
-  kernel), a test module (its module-scoped fixtures are computed once) -- except the
-  tests of ``browser_tests/test_pages_*.py``: each of those opens its own browser
-  context, so each page at each screen size is a unit of its own;
+* a unit is a whole file -- a notebook under nbval (its cells share one kernel), a test
+  module (its module-scoped fixtures are computed once) -- except for the tests of
+  ``browser_tests/test_pages_*.py``: each of those opens its own browser context, so
+  each page at each screen size is a unit of its own (``pytest_xdist_make_scheduler``);
 * the units are ordered longest first (their seconds in ``.ci/durations.json``; a unit
   missing there gets a guess by kind), so that the long ones start early and the two
-  workers finish within a few seconds of each other.
+  workers finish within seconds of each other (``pytest_collection_modifyitems``).
+
+(``--dist loadgroup`` with ``xdist_group`` marks would be the usual way, but
+pytest-xdist 3.8 marks a test's group by setting ``item._nodeid``, which pytest 9 no
+longer reads: every test would become a unit of its own and a notebook's cells would
+run on two workers.)
 
 This only orders and groups: every test runs, exactly as before. Without pytest-xdist
-(``pytest tests/test_x.py``), the groups do nothing and the order within a file is kept.
+(``pytest tests/test_x.py``) only the order of the files changes.
 
 ``pytest ... --store-durations`` updates ``.ci/durations.json`` with the units of the run
-(the seconds of each: setup, call and teardown of its tests; the other units are kept). Stale numbers cost only
-balance, never a test.
+(the seconds of each: setup, call and teardown of its tests; the other units are kept).
+Stale numbers cost only balance, never a test.
 """
 
 from __future__ import annotations
@@ -25,8 +30,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parent
 DURATIONS = ROOT / ".ci" / "durations.json"
@@ -69,8 +72,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         unit = unit_of(item.nodeid)
         units.setdefault(unit, []).append(item)
-        if unit == item.nodeid.split("::", 1)[0]:
-            item.add_marker(pytest.mark.xdist_group(unit))
     # longest first; the order of the tests within a unit is kept (sorted() is stable)
     order = sorted(units, key=lambda u: -float(known.get(u, _guess(u))))
     items[:] = [item for unit in order for item in units[unit]]
@@ -98,3 +99,17 @@ class _Recorder:
 def pytest_configure(config):
     if config.getoption("store_durations"):
         config.pluginmanager.register(_Recorder(), "weightinit-durations")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with the units of :func:`unit_of`, in collection order."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    config.option.loadscopereorder = False  # keep the longest-first order
+    return UnitScheduling(config, log)
