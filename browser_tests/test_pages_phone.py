@@ -2,8 +2,8 @@
 
 One test per page: the page is loaded once and every check runs on it (see
 ``checks.run_page``); a failure lists every failed check by name, with the page and the
-screen size. The laptop screen is ``test_pages_laptop.py``, in a file of its own so that
-pytest-xdist (``--dist loadfile``) can run the two screens on two workers.
+screen size. The laptop screen is ``test_pages_laptop.py``, in a file of its own;
+under ``make test`` each page test is a pytest-xdist work unit of its own (root conftest.py).
 """
 
 from __future__ import annotations

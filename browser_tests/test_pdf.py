@@ -8,8 +8,11 @@
   first and one in the middle (full pages: at least 0.3 % dark pixels at 60 dpi) and the
   last (which may hold only the end of a chapter: some dark pixels and some text).
 
-``PDF_PATH`` overrides the file; ``pdftotext``/``pdftoppm``/``pdfinfo`` come from
-Debian's poppler-utils (``scripts/install_browser.sh``).
+The PDF is built here (``scripts/build_pdf.py``, what ``make pdf`` runs) when it is
+missing or older than a page of the built site, so that ``make test`` builds it on a
+pytest-xdist worker while the other worker runs other tests. ``PDF_PATH`` overrides the
+file (then it must exist: it is tested, not built); ``pdftotext``/``pdftoppm``/``pdfinfo``
+come from Debian's poppler-utils (``scripts/install_browser.sh``).
 """
 
 from __future__ import annotations
@@ -18,20 +21,40 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from book_pages import normalize, solution_lines
 from checks import BOOK, PAGES
-from conftest import BOOK_DIR
+from conftest import BOOK_DIR, ROOT
 
 PDF = Path(os.environ.get("PDF_PATH", BOOK_DIR / "_build" / "pdf" / "book.pdf"))
 
 
+def _outdated(pdf: Path, site: Path) -> bool:
+    """True when ``pdf`` is missing or older than a page of the built ``site``."""
+    if not pdf.is_file():
+        return True
+    built = pdf.stat().st_mtime
+    return any(page.stat().st_mtime > built for page in site.rglob("*.html"))
+
+
 @pytest.fixture(scope="module")
-def pdf() -> Path:
-    if not PDF.is_file():
-        pytest.fail(f"no PDF at {PDF}: run `make pdf` first", pytrace=False)
+def pdf(site_dir) -> Path:
+    if "PDF_PATH" in os.environ:
+        if not PDF.is_file():
+            pytest.fail(f"no PDF at {PDF} (PDF_PATH)", pytrace=False)
+        return PDF
+    if _outdated(PDF, site_dir):
+        build = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "build_pdf.py"), "--site", str(site_dir),
+             "--out", str(PDF), "--book", str(BOOK_DIR)],
+            capture_output=True, text=True, check=False, timeout=900,
+        )  # fmt: skip
+        if build.returncode != 0:
+            pytest.fail(f"building the PDF failed:\n{build.stdout[-3000:]}{build.stderr[-3000:]}",
+                        pytrace=False)  # fmt: skip
     return PDF
 
 
