@@ -20,7 +20,7 @@ BIN     = $(VENV)/bin
 JOBS   ?= 2
 XDIST   = -n $(JOBS) --dist loadscope
 
-.PHONY: book test setup lint unit notebooks browser pdf student bench clean sandbox grade bench-grade
+.PHONY: book test setup lint unit notebooks browser pdf student bench bench-book clean sandbox grade bench-grade
 
 setup: $(VENV)/.installed
 
@@ -81,6 +81,11 @@ test: lint _build/html/index.html
 bench: setup
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_conv.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_training.py
+
+# CPU and wall time of every notebook and of the whole book, two notebooks at a time
+# (README, "Execution time")
+bench-book: setup
+	$(BIN)/python benchmarks/bench_book.py
 
 clean:
 	rm -rf _build
