@@ -649,6 +649,13 @@ def check_explorer(run: PageRun) -> None:
     assert fourth[2] != lsuv_state[2], "the readout did not change with the depth"
 
 
+def _document_only(route) -> None:
+    if route.request.is_navigation_request():
+        route.continue_()
+    else:
+        route.abort("blockedbyclient")
+
+
 def check_next(run: PageRun) -> None:
     """Clicking "next" opens the next page (it leaves the page: the last check)."""
     page, index, base_url = run.page, run.index, run.base_url
@@ -657,8 +664,12 @@ def check_next(run: PageRun) -> None:
     following = PAGES[index + 1]
     next_link = page.locator("a.right-next")
     next_link.scroll_into_view_if_needed()
-    # the next page's own test loads it in full and checks it (its errors included):
-    # here, that the click opens it
+    # The next page's own test loads it in full and checks it, its errors included:
+    # here, that the click opens it. Only its HTML document is fetched -- its styles,
+    # scripts, MathJax and images are refused, which would make it a second full page
+    # load (2-3 s of CPU) -- and what it then reports is not recorded.
+    page.console_log.muted = True
+    page.route("**/*", _document_only)
     with page.expect_navigation(wait_until="domcontentloaded"):
         next_link.click()
     assert page.url.split("#")[0] == base_url + following.url, f"'next' opened {page.url}"

@@ -99,24 +99,31 @@ class Console:
 
     errors: list[str] = field(default_factory=list)  # not caused by being offline
     offline: list[str] = field(default_factory=list)  # caused by being offline
+    #: set once the page under test is left for another one whose own test checks it
+    #: (checks.check_next): what that page reports is not recorded
+    muted: bool = False
 
     def on_console(self, msg) -> None:
-        if msg.type != "error":
+        if msg.type != "error" or self.muted:
             return
         url = (msg.location or {}).get("url", "")
         text = f"console.error: {msg.text} [{url}]"
         (self.offline if offline_failure(url, msg.text) else self.errors).append(text)
 
     def on_pageerror(self, exc) -> None:
+        if self.muted:
+            return
         self.errors.append(f"uncaught exception: {exc}")
 
     def on_requestfailed(self, request) -> None:
+        if self.muted:
+            return
         failure = request.failure or ""
         text = f"request failed: {request.url} ({failure})"
         (self.offline if offline_failure(request.url, failure) else self.errors).append(text)
 
     def on_response(self, response) -> None:
-        if response.status >= 400:
+        if response.status >= 400 and not self.muted:
             self.errors.append(f"HTTP {response.status}: {response.url}")
 
 
