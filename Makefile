@@ -11,6 +11,11 @@ PYTHON ?= python3
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+# Python may cache the bytecode of what it imports (__pycache__, gitignored): where
+# PYTHONDONTWRITEBYTECODE is set, as on the machines this project is built on, every
+# process would compile scipy, matplotlib, sphinx... from source again -- about 3 s of CPU
+# per notebook kernel, and a test run starts dozens of Python processes.
+unexport PYTHONDONTWRITEBYTECODE
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 # pytest-xdist workers for `make test`/`unit`/`notebooks`. conftest.py groups the tests: a
@@ -27,19 +32,13 @@ setup: $(VENV)/.installed
 # The requirements are installed by uv (bootstrapped from PyPI into the venv with pip):
 # ~10 s instead of ~55 s with pip on a fresh machine, the same packages. Without uv (not
 # installable, or failing), pip installs them as before.
-# Both compile the installed packages to bytecode (.pyc) once, here: where
-# PYTHONDONTWRITEBYTECODE is set (it is on the machines this project is built on) Python
-# would otherwise compile
-# scipy, matplotlib, sphinx... from source in every process that imports them -- about
-# 3 s of CPU per notebook kernel, and the test run starts dozens of processes.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	( $(BIN)/python -m pip install -q uv && \
-	  $(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -r requirements.txt ) || \
+	  $(BIN)/uv pip install --python $(BIN)/python -r requirements.txt ) || \
 	( echo "setup: uv unavailable, installing with pip" && \
 	  $(BIN)/python -m pip install --upgrade pip && \
-	  $(BIN)/python -m pip install -r requirements.txt && \
-	  $(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null )
+	  $(BIN)/python -m pip install -r requirements.txt )
 	touch $@
 
 book: setup
@@ -79,7 +78,6 @@ pdf: setup _build/html/index.html
 test: lint _build/html/index.html
 	bash scripts/install_browser.sh
 	bash scripts/install_bubblewrap.sh
-	$(BIN)/python -m compileall -q -j 0 code grading > /dev/null
 	$(BIN)/pytest $(XDIST) --durations=12 --nbval tests chapters browser_tests \
 		--ignore=tests/fixtures
 
