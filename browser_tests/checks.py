@@ -575,8 +575,7 @@ def check_hidden_solutions(run: PageRun) -> None:
         content = box.locator(":scope > :not(.admonition-title)").first
         assert not content.is_visible(), f"dropdown {i + 1} is open before any click"
         button = box.locator("button.toggle-button")
-        button.scroll_into_view_if_needed()
-        button.click()
+        button.click()  # scrolls it into view first, as a reader would
         content.wait_for(state="visible", timeout=5_000)
         expanded = button.get_attribute("aria-expanded")
         assert expanded == "true", f"dropdown {i + 1}: aria-expanded is {expanded!r} once open"
@@ -590,7 +589,6 @@ def check_hidden_solutions(run: PageRun) -> None:
         inner = details.locator(":scope > :not(summary)").first
         assert not inner.is_visible(), f"folded cell {i + 1} is open before any click"
         summary = details.locator(":scope > summary")
-        summary.scroll_into_view_if_needed()
         summary.click()
         inner.wait_for(state="visible", timeout=5_000)
         assert details.evaluate("d => d.open"), f"folded cell {i + 1} did not open"
@@ -663,7 +661,6 @@ def check_next(run: PageRun) -> None:
         return  # no 'next' link: checked by check_navigation
     following = PAGES[index + 1]
     next_link = page.locator("a.right-next")
-    next_link.scroll_into_view_if_needed()
     # The next page's own test loads it in full and checks it, its errors included:
     # here, that the click opens it. Only its HTML document is fetched -- its styles,
     # scripts, MathJax and images are refused, which would make it a second full page
