@@ -22,6 +22,7 @@ from checks import (
     LATE_ERRORS_S,
     PAGES,
     article,
+    axe_unfailing_rules,
     element_text,
     run_axe,
     settle,
@@ -83,6 +84,33 @@ def test_search_page_axe(new_page, base_url):
         search(page, base_url, "variance")
         found = run_axe(page)
         assert not found, f"axe-core violations at {size}:\n  " + "\n  ".join(found)
+
+
+def test_axe_leaves_out_only_rules_that_cannot_fail(page, base_url):
+    """The axe-core rules the checks do not run are exactly those whose every check has a
+    minor or moderate impact (worked out again here, in Python, from axe-core's rules and
+    checks), and the rules behind serious or critical findings all run."""
+    page.goto(base_url + PAGES[0].url, wait_until="load")
+    skipped = set(axe_unfailing_rules(page))
+    checks_of = page.evaluate(
+        """() => Object.fromEntries(axe._audit.rules.map(rule => [rule.id,
+            [...rule.any, ...rule.all, ...rule.none].map(c => c.id || c)]))"""
+    )
+    impact = page.evaluate(
+        "() => Object.fromEntries(Object.entries(axe._audit.data.checks)"
+        ".map(([id, c]) => [id, c.impact]))"
+    )
+    cannot_fail = {
+        rule
+        for rule, checks in checks_of.items()
+        if checks and all(impact.get(c) in ("minor", "moderate") for c in checks)
+    }
+    assert skipped == cannot_fail, skipped ^ cannot_fail
+    assert 10 <= len(skipped) <= len(checks_of) - 60, (len(skipped), len(checks_of))
+    must_run = {"color-contrast", "target-size", "label", "image-alt", "link-name",
+                "button-name", "aria-hidden-focus", "scrollable-region-focusable"}  # fmt: skip
+    assert not must_run & skipped, must_run & skipped
+    assert {"region", "heading-order", "landmark-one-main"} <= skipped
 
 
 def test_home_page(page, base_url):
