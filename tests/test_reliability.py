@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
+import platform
 import time
 import warnings
 
@@ -67,6 +69,24 @@ def test_small_cutoffs_terminate_within_bounds_with_the_right_distribution(cutof
     assert p > 1e-4
     # negative control: the same test rejects draws 10 % too narrow
     assert sps.kstest(0.9 * w, sps.truncnorm(-cutoff, cutoff, scale=2.0).cdf).pvalue < 1e-4
+
+
+def test_openblas_runs_the_kernel_the_stored_outputs_were_computed_with():
+    # The notebooks' stored outputs, and the draws below, come from OpenBLAS's Haswell
+    # kernel; conftest.py sets OPENBLAS_CORETYPE before numpy loads (when the machine has
+    # not pinned a kernel itself). If it came too late, OpenBLAS would have picked the
+    # processor's own kernel (SkylakeX on an AVX-512 machine) and nbval would fail there.
+    from threadpoolctl import threadpool_info
+
+    wanted = os.environ.get("OPENBLAS_CORETYPE")
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert wanted, "conftest.py did not set OPENBLAS_CORETYPE"
+    kernels = {
+        i["architecture"].lower() for i in threadpool_info() if i["internal_api"] == "openblas"
+    }
+    assert kernels, "numpy's OpenBLAS not found by threadpoolctl"
+    if wanted:
+        assert kernels == {wanted.lower()}, f"OpenBLAS runs {kernels}, not {wanted}"
 
 
 def test_draws_identical_to_v0():
