@@ -1,9 +1,10 @@
 """Build a PDF of the whole book for handouts: ``make pdf`` -> ``_build/pdf/book.pdf``.
 
 Every page of the built website (``_build/html``, ``make book``), in the order of
-``_toc.yml``, is printed by the headless Chromium of the browser test (Playwright, no
-browser download) after MathJax has typeset it, and the pages are joined with
-``pdfunite`` (poppler-utils). The print rules of ``_static/course.css`` apply: code and
+``_toc.yml``, is printed by the Chromium of the browser test, Debian's headless shell
+(``chromium-headless-shell``; or ``CHROMIUM``), driven by Playwright (no browser
+download), after MathJax has typeset it, and the pages are joined with ``pdfunite``
+(poppler-utils). The print rules of ``_static/course.css`` apply: code and
 tables wrap instead of being clipped, equations are not cut, no buttons, sidebars or
 download bars are printed, every folded code cell is printed open, and exercise
 **solutions are left out** (the handout is for students; instructors have the site and
@@ -37,7 +38,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Debian's Chromium headless shell, as in the browser test (browser_tests/conftest.py)
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/lib/chromium/chromium-headless-shell")
 
 
 def toc_pages(root: Path = ROOT) -> list[str]:
