@@ -10,7 +10,7 @@
   downloaded (never run ``playwright install``). The headless shell is the same Blink
   as the full browser without its window and profile machinery, and what Playwright
   itself runs for headless tests: the browser test used 16 % less CPU with it than with
-  the full ``chromium --headless`` (366 against 438 CPU-s, the same 38 tests passing).
+  the full ``chromium --headless`` (367 against 438 CPU-s, the same 38 tests passing).
 * ``page``: a fresh browser context and page per test, with every request to a host
   other than 127.0.0.1 aborted as "internet disconnected", so the test behaves the
   same with or without a network, and with a :class:`Console` recorder attached.
