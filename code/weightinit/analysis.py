@@ -82,7 +82,6 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
-from scipy.optimize import brentq
 
 from ._validate import (
     boolean,
@@ -710,6 +709,8 @@ def critical_sigma_w(sigma_b=0.0, nonlinearity="tanh", *, negative_slope=None,
             f"chi1 - 1 has the same sign at both ends of bracket={bracket!r} "
             f"({glo + 1:.4g}, {ghi + 1:.4g}); widen the bracket"
         )
+    from scipy.optimize import brentq  # imported when needed
+
     return float(brentq(g, lo, hi, xtol=1e-10))
 
 

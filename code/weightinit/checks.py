@@ -49,7 +49,6 @@ import signal
 import threading
 
 import numpy as np
-from scipy import stats as _stats
 
 from . import conv as _conv
 from . import initializers as _init
@@ -285,6 +284,8 @@ def _kind_name(kind: str) -> str:
 
 def _best_shape_family(sample: np.ndarray) -> str:
     """Which zero-mean family (fitted to the sample's std) the sample resembles most."""
+    from scipy import stats as _stats  # imported when a check needs it: ~0.7 s of CPU
+
     s = float(sample.std())
     trunc = _stats.truncnorm(-2.0, 2.0, scale=s / _init.KERAS_TRUNCATION_STD)
     fams = {
@@ -526,6 +527,8 @@ def _check_one_shape(report, fn, shape, target, seed, std_rtol=STD_RTOL, draws=M
                 f"values beyond ±{target.cutoff:g}σ must be redrawn: a truncated normal "
                 "has no values outside its bounds."
             )
+    from scipy import stats as _stats
+
     p = float(_stats.kstest(sample, target.scipy().cdf).pvalue)
     ks_ok = p >= KS_ALPHA
     report.line(ks_ok, f"KS test against {target}: p = {p:.4f}", indent=4,

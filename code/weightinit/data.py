@@ -7,8 +7,12 @@ is downloaded. Every split is deterministic for a given seed.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import math
 import numbers
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -97,6 +101,76 @@ def _check_fraction(test_size, n_total: int, n_classes: int = 1):
     return float(test_size)
 
 
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled digits: ``(images (1797, 8, 8) float64 0-16, labels int64)``.
+
+    Read from the package's data file (``sklearn/datasets/data/digits.csv.gz``, what
+    ``sklearn.datasets.load_digits`` reads) without importing scikit-learn, whose
+    import costs about 1 s of CPU in every process (each notebook's kernel); through
+    ``sklearn.datasets.load_digits`` when that file is not where it was.
+    """
+    spec = importlib.util.find_spec("sklearn")  # finds the package, does not import it
+    locations = (spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, mode="rt", encoding="utf-8") as f:
+                data = np.loadtxt(f, delimiter=",")
+            return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    return bunch.images, bunch.target.astype(np.int64)
+
+
+def _approximate_mode(counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
+    """Examples per class of a stratified draw of ``n_draws`` (scikit-learn's rule).
+
+    Each class gets the floor of its share; the examples left over go to the classes
+    with the largest remainders, ties broken at random by ``rng``.
+    """
+    continuous = counts / counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need = int(n_draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need)
+            floored[rng.choice(inds, size=add_now, replace=False)] += 1
+            need -= add_now
+            if need == 0:
+                break
+    return floored.astype(int)
+
+
+def _stratified_split(y: np.ndarray, test_size: float, seed: int):
+    """``(train indices, test indices)``: the split of
+    ``sklearn.model_selection.train_test_split(..., test_size=test_size,
+    random_state=seed, stratify=y)``, the same indices in the same order, computed with
+    numpy alone (``tests/test_data.py`` compares the two).
+
+    ``ceil(test_size * n)`` examples for testing, the rest for training; per class,
+    :func:`_approximate_mode` shares, drawn from one permutation of the class's
+    examples; then each split is shuffled. One ``RandomState(seed)`` draws everything,
+    in scikit-learn's order.
+    """
+    n = len(y)
+    n_test = math.ceil(test_size * n)
+    n_train = n - n_test
+    rng = np.random.RandomState(seed)
+    _, y_indices, counts = np.unique(y, return_inverse=True, return_counts=True)
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(counts)[:-1])
+    n_i = _approximate_mode(counts, n_train, rng)
+    t_i = _approximate_mode(counts - n_i, n_test, rng)
+    train, test = [], []
+    for i, members in enumerate(class_indices):
+        shuffled = members.take(rng.permutation(counts[i]), mode="clip")
+        train.extend(shuffled[: n_i[i]])
+        test.extend(shuffled[n_i[i] : n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
 def load_digits(*, test_size: float = 0.25, seed: int = 0, flat: bool = False,
                 standardize: bool = True) -> Dataset:  # fmt: skip
     """scikit-learn's 8×8 handwritten digits, split and scaled deterministically.
@@ -118,19 +192,14 @@ def load_digits(*, test_size: float = 0.25, seed: int = 0, flat: bool = False,
         ``False``: images of shape ``(N, 1, 8, 8)`` (the layout conv layers use);
         ``True``: vectors of shape ``(N, 64)``.
     """
-    from sklearn.datasets import load_digits as _sk_load_digits
-    from sklearn.model_selection import train_test_split
-
     seed = _seed(seed, "seed")
     flat = boolean(flat, "flat")
     standardize = boolean(standardize, "standardize")
     test_size = _check_fraction(test_size, 1797, 10)
-    bunch = _sk_load_digits()
-    X = bunch.images.astype(np.float64) / 16.0
-    y = bunch.target.astype(np.int64)
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=test_size, random_state=seed, stratify=y
-    )
+    images, y = _digits()
+    X = images.astype(np.float64) / 16.0
+    train, test = _stratified_split(y, test_size, seed)
+    X_tr, X_te, y_tr, y_te = X[train], X[test], y[train], y[test]
     if standardize:
         mu, sd = X_tr.mean(), X_tr.std()
         X_tr, X_te = (X_tr - mu) / sd, (X_te - mu) / sd

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import stats as _stats
+from scipy import special as _special
 
 from ._validate import boolean, choice
 from .data import Dataset
@@ -127,7 +127,9 @@ def summarize(values: Iterable[float], *, n_test: int | None = None) -> Summary:
     mean = float(a.mean())
     sd = float(a.std(ddof=1))
     se = sd / math.sqrt(n)
-    half = float(_stats.t.ppf(0.975, n - 1)) * se
+    # Student's t quantile: scipy.special.stdtrit is what scipy.stats.t.ppf evaluates
+    # (equal to the last bit), without importing scipy.stats (~0.7 s of CPU per process)
+    half = float(_special.stdtrit(n - 1, 0.975)) * se
     test_se = float("nan")
     if n_test is not None:
         test_se = binomial_se(min(max(mean, 0.0), 1.0), n_test)
