@@ -12,6 +12,11 @@
 * Accessibility: docutils marks the list of entries ``role="list"`` but each entry
   ``role="doc-biblioentry"``, which axe-core reports (a list needs list items); the
   entries become ``role="listitem"``.
+* Speed: pybtex finds a plugin by name by scanning the entry points of every installed
+  distribution (about 15 ms each time), and rendering a label or a tooltip as plain text
+  asks for the plain-text backend by name each time: 222 scans, about 2.7 s of a 17 s
+  book build. The backend is found once and registered as a runtime plugin under its
+  two names (the same class), which pybtex looks up first.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import re
 from collections import Counter, defaultdict
 
 from docutils import nodes
-from pybtex.plugin import register_plugin
+from pybtex.plugin import find_plugin, register_plugin
 from pybtex.richtext import Text
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
@@ -32,8 +37,11 @@ def _is_others(person) -> bool:
     return " ".join(person.last_names).strip().lower() == "others"
 
 
+_PLAINTEXT = find_plugin("pybtex.backends", "plaintext")  # the class, found once
+
+
 def _plain(parts) -> str:
-    return Text.from_latex(" ".join(parts)).render_as("text")
+    return Text.from_latex(" ".join(parts)).render(_PLAINTEXT())
 
 
 @node
@@ -170,6 +178,9 @@ def _list_items(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     register_plugin("pybtex.style.labels", "wi_author_year", AuthorYearLabelStyle)
     register_plugin("pybtex.style.formatting", "wi", CourseStyle)
+    # what the entry points give, without the scan (see the module docstring)
+    for name in ("plaintext", "text"):
+        register_plugin("pybtex.backends", name, _PLAINTEXT, force=True)
     app.connect("doctree-read", _keep_citation_anchors)
     app.connect("doctree-resolved", _back_links)
     app.connect("html-page-context", _list_items)
