@@ -72,3 +72,12 @@ def test_a_chapters_imports_leave_out_scikit_learn_and_scipy_stats():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_digits_without_the_data_file_come_from_scikit_learn(monkeypatch):
+    # when scikit-learn keeps its data elsewhere, load_digits asks sklearn.datasets
+    first = data._digits()
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    images, labels = data._digits()
+    assert images.shape == (1797, 8, 8) and labels.dtype == np.int64
+    assert np.array_equal(images, first[0]) and np.array_equal(labels, first[1])

@@ -2,7 +2,9 @@
 
 :func:`load_digits` uses scikit-learn's bundled copy of the UCI optical
 handwritten digits (1,797 grey-scale 8×8 images of the digits 0-9), so nothing
-is downloaded. Every split is deterministic for a given seed.
+is downloaded. Every split is deterministic for a given seed: it is scikit-learn's
+stratified ``train_test_split``, computed here in numpy (the same indices, checked by
+``tests/test_data.py``) so that a notebook does not pay for importing scikit-learn.
 """
 
 from __future__ import annotations
