@@ -61,12 +61,13 @@ def test_stratified_split_matches_scikit_learn_on_uneven_classes():
 
 def test_a_chapters_imports_leave_out_scikit_learn_and_scipy_stats():
     # about 1 s and 0.5 s of CPU in every notebook kernel: loaded only when a function
-    # that needs them runs (a KS test, a truncated normal's variance, brentq)
+    # that needs them runs (a KS test, a scipy.stats distribution, brentq)
     code = (
         "import sys; import weightinit.plots\n"
         "from weightinit import (analysis, calculator, checks, compare, data, experiments, "
         "layers, lsuv, mup, stacked, stats, training)\n"
         "data.load_digits(); experiments.summarize([0.5, 0.6, 0.7], n_test=450)\n"
+        "weightinit.initializers.Distribution('truncated_normal', 0.0, 1.0, 2.0).std\n"
         "print(sorted(m for m in sys.modules if m.startswith(('sklearn', 'scipy.stats', "
         "'scipy.optimize'))))"
     )
