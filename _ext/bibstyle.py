@@ -41,7 +41,7 @@ _PLAINTEXT = find_plugin("pybtex.backends", "plaintext")  # the class, found onc
 
 
 def _plain(parts) -> str:
-    return Text.from_latex(" ".join(parts)).render(_PLAINTEXT())
+    return Text.from_latex(" ".join(parts)).render_as("text")
 
 
 @node
