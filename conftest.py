@@ -38,6 +38,12 @@ from pathlib import Path
 # this process's tests, the xdist workers and the notebook kernels all inherit it.
 if platform.machine() in ("x86_64", "AMD64"):
     os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+# One BLAS thread per process, as the Makefile sets: with two workers of two threads each
+# on a 2-core machine the threads fight, and the bit-for-bit tests of float32 training
+# (tests/test_exact_training.py) compare products whose sums OpenBLAS splits otherwise
+# when it threads them. `pytest` run by hand thus behaves as `make test`.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parent
 DURATIONS = ROOT / ".ci" / "durations.json"
