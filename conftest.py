@@ -10,7 +10,11 @@ and their order:
   each page at each screen size is a unit of its own (``pytest_xdist_make_scheduler``);
 * the units are ordered longest first (their seconds in ``.ci/durations.json``; a unit
   missing there gets a guess by kind), so that the long ones start early and the two
-  workers finish within seconds of each other (``pytest_collection_modifyitems``).
+  workers finish within seconds of each other (``pytest_collection_modifyitems``);
+* ``browser_tests/test_pdf.py`` builds the handout PDF when it is missing or older than
+  the site, as on every fresh clone: it is then ordered by its seconds *with* the build
+  (the key ``"browser_tests/test_pdf.py (building the PDF)"``), otherwise by its seconds
+  without (``known_seconds``).
 
 (``--dist loadgroup`` with ``xdist_group`` marks would be the usual way, but
 pytest-xdist 3.8 marks a test's group by setting ``item._nodeid``, which pytest 9 no
@@ -53,6 +57,10 @@ SPLIT = ("browser_tests/test_pages_laptop.py", "browser_tests/test_pages_phone.p
 GUESS_NOTEBOOK = 20.0
 GUESS_PAGE = 12.0
 GUESS_OTHER = 2.0
+#: the PDF's test, and the key of its seconds when it builds the PDF (see known_seconds)
+PDF_UNIT = "browser_tests/test_pdf.py"
+PDF_BUILD_UNIT = PDF_UNIT + " (building the PDF)"
+GUESS_PDF_BUILD = 60.0
 
 
 def unit_of(nodeid: str) -> str:
@@ -77,6 +85,36 @@ def pytest_addoption(parser):
     )
 
 
+def _pdf_paths() -> tuple[Path, Path]:
+    """The handout PDF and the site it is printed from, as ``browser_tests`` finds them."""
+    book = Path(os.environ.get("BOOK_DIR", ROOT)).resolve()
+    site = Path(os.environ.get("SITE_DIR", book / "_build" / "html"))
+    return book / "_build" / "pdf" / "book.pdf", site
+
+
+def pdf_will_be_built() -> bool:
+    """True when ``browser_tests/test_pdf.py`` will build the PDF in this run: it is
+    missing or older than a page of the built site (its ``_outdated``), and ``PDF_PATH``
+    does not name one to test instead."""
+    if "PDF_PATH" in os.environ:
+        return False
+    pdf, site = _pdf_paths()
+    if not pdf.is_file():
+        return True
+    built = pdf.stat().st_mtime
+    return any(page.stat().st_mtime > built for page in site.rglob("*.html"))
+
+
+def known_seconds(known: dict, unit: str, building_pdf: bool) -> float:
+    """A unit's seconds for the order: its record, or a guess by kind. The PDF's test has
+    two records: with the build (on a fresh clone the PDF is always built, ~50 s of
+    Chromium) and without; ordered by the short one, the build started among the last
+    units and the other worker waited for it at the end of the run."""
+    if unit == PDF_UNIT and building_pdf:
+        return float(known.get(PDF_BUILD_UNIT, GUESS_PDF_BUILD))
+    return float(known.get(unit, _guess(unit)))
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         known = json.loads(DURATIONS.read_text(encoding="utf-8"))
@@ -86,14 +124,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         unit = unit_of(item.nodeid)
         units.setdefault(unit, []).append(item)
+    building = PDF_UNIT in units and pdf_will_be_built()
     # longest first; the order of the tests within a unit is kept (sorted() is stable)
-    order = sorted(units, key=lambda u: -float(known.get(u, _guess(u))))
+    order = sorted(units, key=lambda u: -known_seconds(known, u, building))
     items[:] = [item for unit in order for item in units[unit]]
 
 
 class _Recorder:
-    def __init__(self):
+    def __init__(self, building_pdf: bool):
         self.seconds = defaultdict(float)
+        #: whether the PDF was outdated when the run began (its test then built it)
+        self.building_pdf = building_pdf
 
     def pytest_runtest_logreport(self, report):
         self.seconds[unit_of(report.nodeid)] += report.duration
@@ -105,14 +146,19 @@ class _Recorder:
             data = json.loads(DURATIONS.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
-        data.update((u, round(s, 1)) for u, s in self.seconds.items())
+        seconds = dict(self.seconds)
+        if PDF_UNIT in seconds and self.building_pdf:
+            seconds[PDF_BUILD_UNIT] = seconds.pop(PDF_UNIT)
+        data.update((u, round(s, 1)) for u, s in seconds.items())
         data = dict(sorted(data.items(), key=lambda kv: (-kv[1], kv[0])))
         DURATIONS.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
 
 
 def pytest_configure(config):
     if config.getoption("store_durations"):
-        config.pluginmanager.register(_Recorder(), "weightinit-durations")
+        # decided before any test runs (test_pdf.py then builds the PDF, if outdated)
+        recorder = _Recorder(building_pdf=pdf_will_be_built())
+        config.pluginmanager.register(recorder, "weightinit-durations")
 
 
 def pytest_xdist_make_scheduler(config, log):
