@@ -770,9 +770,10 @@ class Sequential:
         """Like :meth:`parameters`, for the parameters the optimizers update: those of
         the layers whose ``trainable`` is ``True`` (see :class:`Layer`)."""
         for i, layer in enumerate(self.layers):
+            grads = layer.grads  # once per layer: a property (Residual) builds a new dict
             for name, p in layer.params.items():
                 if layer.is_trainable(name):
-                    yield i, name, p, layer.grads.get(name)
+                    yield i, name, p, grads.get(name)
 
     @property
     def weighted_layers(self) -> list[int]:

@@ -135,7 +135,12 @@ class Residual(Layer):
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        out = {f"branch.{i}.{name}": p for i, name, p, _ in self.branch.parameters()}
+        # the branch's layers' params directly (branch.parameters() also assembles grads)
+        out = {
+            f"branch.{i}.{name}": p
+            for i, layer in enumerate(self.branch.layers)
+            for name, p in layer.params.items()
+        }
         if self.gated:
             out["gate"] = self._gate
         return out

@@ -190,7 +190,9 @@ def _finite(net: Sequential) -> bool:
     # np.isfinite(p).all(), not np.all(...): the same test without the dispatch of np.all.
     # (A sum of squares by BLAS dot reads the array once, but with two BLAS threads on a
     # busy machine a dot of 16k entries takes 100x longer than this, so no BLAS here.)
-    return all(np.isfinite(p).all() for _, _, p, _ in net.parameters())
+    # The layers' params directly, not net.parameters(): that also assembles each layer's
+    # grads, which a Residual block builds anew on every access.
+    return all(np.isfinite(p).all() for layer in net.layers for p in layer.params.values())
 
 
 @one_blas_thread
