@@ -31,6 +31,7 @@ Stale numbers cost only balance, never a test.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -94,15 +95,14 @@ def _pdf_paths() -> tuple[Path, Path]:
 
 def pdf_will_be_built() -> bool:
     """True when ``browser_tests/test_pdf.py`` will build the PDF in this run: it is
-    missing or older than a page of the built site (its ``_outdated``), and ``PDF_PATH``
-    does not name one to test instead."""
+    outdated (``scripts/build_pdf.py``'s ``outdated``: missing or older than a page of the
+    built site), and ``PDF_PATH`` does not name one to test instead."""
     if "PDF_PATH" in os.environ:
         return False
-    pdf, site = _pdf_paths()
-    if not pdf.is_file():
-        return True
-    built = pdf.stat().st_mtime
-    return any(page.stat().st_mtime > built for page in site.rglob("*.html"))
+    spec = importlib.util.spec_from_file_location("build_pdf", ROOT / "scripts" / "build_pdf.py")
+    build_pdf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_pdf)
+    return build_pdf.outdated(*_pdf_paths())
 
 
 def known_seconds(known: dict, unit: str, building_pdf: bool) -> float:

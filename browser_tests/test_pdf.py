@@ -17,6 +17,7 @@ come from Debian's poppler-utils (``scripts/install_browser.sh``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -32,12 +33,9 @@ from conftest import BOOK_DIR, ROOT
 PDF = Path(os.environ.get("PDF_PATH", BOOK_DIR / "_build" / "pdf" / "book.pdf"))
 
 
-def _outdated(pdf: Path, site: Path) -> bool:
-    """True when ``pdf`` is missing or older than a page of the built ``site``."""
-    if not pdf.is_file():
-        return True
-    built = pdf.stat().st_mtime
-    return any(page.stat().st_mtime > built for page in site.rglob("*.html"))
+_spec = importlib.util.spec_from_file_location("build_pdf", ROOT / "scripts" / "build_pdf.py")
+build_pdf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_pdf)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +44,7 @@ def pdf(site_dir) -> Path:
         if not PDF.is_file():
             pytest.fail(f"no PDF at {PDF} (PDF_PATH)", pytrace=False)
         return PDF
-    if _outdated(PDF, site_dir):
+    if build_pdf.outdated(PDF, site_dir):
         build = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "build_pdf.py"), "--site", str(site_dir),
              "--out", str(PDF), "--book", str(BOOK_DIR)],

@@ -42,6 +42,16 @@ PDF = ROOT / "_build" / "pdf" / "book.pdf"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/lib/chromium/chromium-headless-shell")
 
 
+def outdated(pdf: Path, site: Path) -> bool:
+    """True when ``pdf`` is missing or older than a page of the built ``site``: when the
+    browser test builds it (``browser_tests/test_pdf.py``; the root ``conftest.py`` orders
+    that test by the build's seconds then)."""
+    if not pdf.is_file():
+        return True
+    built = pdf.stat().st_mtime
+    return any(page.stat().st_mtime > built for page in site.rglob("*.html"))
+
+
 def toc_pages(root: Path = ROOT) -> list[str]:
     """Docnames of the book in reading order (the root, then every file of every part)."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
