@@ -75,7 +75,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from book_pages import MATH_PLACEHOLDER, Page, normalize, read_book, solution_lines
 from conftest import BOOK_DIR, VIEWPORTS
@@ -177,6 +177,71 @@ OVERFLOW_JS = r"""() => {
   }
   return bad;
 }"""
+
+# What check_content reads, in one round trip: the <title>, the article's <h1> and <h2>
+# texts (as JS_TEXT gives them), its images, how many figures, formulas, typeset
+# formulas; the text of the formulas left untypeset and of MathJax's error boxes.
+CONTENT_JS = """(placeholder) => {
+    const text = JS_TEXT;
+    const art = document.querySelector('article.bd-article');
+    const all = sel => art ? [...art.querySelectorAll(sel)] : [];
+    return {
+        title: document.title,
+        h1: all('h1').map(h => text(h, placeholder)),
+        h2: all('h2').map(h => text(h, placeholder)),
+        images: (IMAGES_JS)(),
+        figures: all('.cell_output img, figure img').length,
+        math: all('.math').length,
+        typeset: all('mjx-container').length,
+        untypeset: all('.math').filter(m => !m.querySelector('mjx-container'))
+            .map(m => m.textContent),
+        merrors: all('mjx-merror').map(e => e.textContent),
+    };
+}""".replace("JS_TEXT", JS_TEXT).replace("IMAGES_JS", IMAGES_JS)
+
+# The targets of check_navigation's links, without their #fragment: "previous", "next",
+# the sidebar's page links and every link of the page.
+NAVIGATION_JS = """() => {
+    const targets = sel => [...document.querySelectorAll(sel)].map(a => a.href.split('#')[0]);
+    return {prev: targets('a.left-prev'), next: targets('a.right-next'),
+            sidebar: targets('nav.bd-docs-nav a.reference'), all: targets('a[href]')};
+}"""
+
+# An element is shown as Playwright's is_visible() and :visible have it: rendered
+# (checkVisibility(): not in a closed <details>, no display: none above it), not
+# visibility: hidden, a non-empty box. The JS below calls it as SHOWN(el).
+SHOWN_JS = """(el => { const r = el.getBoundingClientRect();
+    return el.checkVisibility() && getComputedStyle(el).visibility === 'visible' &&
+        r.width > 0 && r.height > 0; })"""
+
+# check_hidden_solutions: a box is open when its content is shown and the box says so
+# (a dropdown's button aria-expanded="true", a <details> open).
+OPENED_STATE_JS = """([box, content, button]) => ({shown: SHOWN(content),
+    said: box.tagName === 'DETAILS' ? box.open : button.getAttribute('aria-expanded')})"""
+OPENED_JS = """(parts) => { const s = (OPENED_STATE)(parts);
+    return s.shown && (s.said === true || s.said === 'true'); }"""
+
+# check_reader_buttons: the absolute targets of the links (or <link>s) each selector
+# finds, and the logo images: shown, loaded.
+READER_JS = """(selectors) => {
+    const found = {};
+    for (const [name, sel] of Object.entries(selectors))
+        found[name] = [...document.querySelectorAll(sel)].map(a => a.href);
+    found.logos = [...document.querySelectorAll('img.logo__image')]
+        .map(img => ({shown: SHOWN(img), natural: img.naturalWidth}));
+    return found;
+}"""
+
+# check_student_download: the solved and the student notebook's links (target, shown).
+DOWNLOADS_JS = """() => {
+    const links = sel => [...document.querySelectorAll(sel)]
+        .map(a => ({url: a.href, shown: SHOWN(a)}));
+    return {solved: links('a.wi-download-solved'), student: links('a.wi-download-student')};
+}"""
+
+OPENED_STATE_JS = OPENED_STATE_JS.replace("SHOWN", SHOWN_JS)
+OPENED_JS = OPENED_JS.replace("OPENED_STATE", OPENED_STATE_JS)
+READER_JS, DOWNLOADS_JS = (js.replace("SHOWN", SHOWN_JS) for js in (READER_JS, DOWNLOADS_JS))
 
 FIGURES_JS = r"""() => [...document.querySelectorAll('article.bd-article img')].map(img => {
   const fig = img.closest('figure');
@@ -341,23 +406,25 @@ class PageRun:
 def check_content(run: PageRun) -> None:
     page, expected = run.page, run.expected
     assert expected.title, f"{expected.source} has no '# ' title"
-    body = article(page)
     problems = []
+    # one round trip for everything read here (each Playwright locator call walks the
+    # whole document, ~12 000 elements on a page of formulas: 20-50 ms a call)
+    seen = page.evaluate(CONTENT_JS, MATH_PLACEHOLDER)
 
     # title: "<number. >Page title — Book title"
-    title = page.title()
+    title = seen["title"]
     if BOOK.title not in title:
         problems.append(f"book title missing from <title>{title}</title>")
     if not text_pattern(expected.title).search(normalize(title)):
         problems.append(f"<title>{title}</title> does not contain the page title {expected.title!r}")  # fmt: skip
 
     # headings
-    h1 = body.locator("h1")
-    if h1.count() != 1:
-        problems.append(f"expected one <h1>, found {h1.count()}")
-    elif not text_pattern(expected.title).fullmatch(element_text(h1)):
-        problems.append(f"<h1> {element_text(h1)!r} is not the source title {expected.title!r}")
-    shown = [element_text(h) for h in body.locator("h2").all()]
+    h1s = [normalize(t) for t in seen["h1"]]
+    if len(h1s) != 1:
+        problems.append(f"expected one <h1>, found {len(h1s)}")
+    elif not text_pattern(expected.title).fullmatch(h1s[0]):
+        problems.append(f"<h1> {h1s[0]!r} is not the source title {expected.title!r}")
+    shown = [normalize(t) for t in seen["h2"]]
     remaining = iter(shown)  # the source's sections, in order, among the page's <h2>
     for section in expected.sections:
         pattern = text_pattern(section)
@@ -372,29 +439,26 @@ def check_content(run: PageRun) -> None:
         )
 
     # images: every one loads and is displayed; chapters show at least one figure
-    for img in page.evaluate(IMAGES_JS):
+    for img in seen["images"]:
         if not (img["natural"][0] > 0 and img["natural"][1] > 0):
             problems.append(f"image {img['src']} did not load: natural size {img['natural']}")
         elif not (img["shown"][0] > 0 and img["shown"][1] > 0):
             problems.append(f"image {img['src']} is not displayed")
-    figures = body.locator(".cell_output img, figure img")
-    if (expected.numbered or expected.has_images) and figures.count() < 1:
+    if (expected.numbered or expected.has_images) and seen["figures"] < 1:
         problems.append("no figure (cell output image or figure) on the page")
 
     # math: MathJax typeset every formula, with no TeX error
     if expected.has_math:
-        if body.locator(".math").count() < 1:
+        if seen["math"] < 1:
             problems.append("the source has math but the page has no .math element")
-        elif body.locator("mjx-container").count() < 1:
+        elif seen["typeset"] < 1:
             problems.append("MathJax rendered no formula")
-    untypeset = body.locator(".math:not(:has(mjx-container))")
-    if untypeset.count():
+    if seen["untypeset"]:
         problems.append(
-            f"{untypeset.count()} formulas not typeset, e.g. {untypeset.first.text_content()!r}"
+            f"{len(seen['untypeset'])} formulas not typeset, e.g. {seen['untypeset'][0]!r}"
         )
-    errors = body.locator("mjx-merror")
-    if errors.count():
-        problems.append(f"MathJax errors: {[e.text_content() for e in errors.all()]}")
+    if seen["merrors"]:
+        problems.append(f"MathJax errors: {seen['merrors']}")
     assert not problems, "\n".join(problems)
 
 
@@ -469,42 +533,49 @@ def check_reader_buttons(run: PageRun) -> None:
     repo = config["repository"]["url"].rstrip("/")
     branch = config["repository"]["branch"]
     source = expected.source.relative_to(ROOT).as_posix()
+    binder = config["launch_buttons"]["binderhub_url"].rstrip("/")
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    owner_repo = urlsplit(repo).path.strip("/")
+    # every link and image asked about, read in one round trip
+    found = page.evaluate(
+        READER_JS,
+        {
+            "download": f'a[href$="_sources/{source}"]',
+            "repo": f'a[href="{repo}"]',
+            "issues": f'a[href^="{repo}/issues/new"]',
+            "binder": f'a[href^="{binder}/v2/gh/{owner_repo}/{branch}"]',
+            "colab": f'a[href="{colab}/github/{owner_repo}/blob/{branch}/{source}"]',
+            "icon": 'link[rel="icon"]',
+        },
+    )
 
     # download the page's source
-    download = page.locator(f'a[href$="_sources/{source}"]')
-    assert download.count() >= 1, f"no download link for {source}"
+    assert found["download"], f"no download link for {source}"
     if run.laptop:
-        url = urljoin(page.url, download.first.get_attribute("href"))
+        url = found["download"][0]
         response = page.request.get(url)
         assert response.status == 200, f"download {url}: HTTP {response.status}"
         if source.endswith(".ipynb"):
             assert response.json()["cells"], "the downloaded notebook has no cells"
 
     # repository and issue buttons
-    assert page.locator(f'a[href="{repo}"]').count() >= 1, "no repository button"
-    assert page.locator(f'a[href^="{repo}/issues/new"]').count() >= 1, "no issues button"
+    assert found["repo"], "no repository button"
+    assert found["issues"], "no issues button"
 
     # launch buttons on notebook pages
     if source.endswith(".ipynb"):
-        binder = config["launch_buttons"]["binderhub_url"].rstrip("/")
-        colab = config["launch_buttons"]["colab_url"].rstrip("/")
-        owner_repo = urlsplit(repo).path.strip("/")
-        binder_link = page.locator(f'a[href^="{binder}/v2/gh/{owner_repo}/{branch}"]')
-        assert binder_link.count() >= 1, "no Binder launch button"
-        assert source in binder_link.first.get_attribute("href"), "Binder opens another file"
-        colab_link = page.locator(f'a[href="{colab}/github/{owner_repo}/blob/{branch}/{source}"]')
-        assert colab_link.count() >= 1, "no Colab launch button"
+        assert found["binder"], "no Binder launch button"
+        assert source in found["binder"][0], "Binder opens another file"
+        assert found["colab"], "no Colab launch button"
 
     # logo (on a phone it is in the folded sidebar) and favicon
-    logo = page.locator("img.logo__image" + (":visible" if run.laptop else ""))
-    assert logo.count() >= 1, "no logo" + (" shown" if run.laptop else "")
-    assert logo.first.evaluate("img => img.naturalWidth") > 0, "the logo did not load"
-    icon = page.locator('link[rel="icon"]')
-    assert icon.count() == 1, (
-        f"{icon.count()} favicon links, not one" if icon.count() else "no favicon"
-    )
+    logos = [logo for logo in found["logos"] if logo["shown"] or not run.laptop]
+    assert logos, "no logo" + (" shown" if run.laptop else "")
+    assert logos[0]["natural"] > 0, "the logo did not load"
+    icons = found["icon"]
+    assert len(icons) == 1, f"{len(icons)} favicon links, not one" if icons else "no favicon"
     if run.laptop:
-        status = page.request.get(urljoin(page.url, icon.get_attribute("href"))).status
+        status = page.request.get(icons[0]).status
         assert status == 200, f"the favicon gives HTTP {status}"
 
 
@@ -513,19 +584,19 @@ def check_student_download(run: PageRun) -> None:
     solved_nb = json.loads(expected.source.read_text(encoding="utf-8"))
     secret = solution_lines(solved_nb)
     assert secret, f"{expected.source.name}: a chapter has exercises with solutions"
-    solved = page.locator("a.wi-download-solved")
-    student = page.locator("a.wi-download-student")
-    assert solved.count() == 1 and student.count() == 1, (
-        f"{solved.count()} solved and {student.count()} student notebook links, not one each"
+    links = page.evaluate(DOWNLOADS_JS)
+    solved, student = links["solved"], links["student"]
+    assert len(solved) == 1 and len(student) == 1, (
+        f"{len(solved)} solved and {len(student)} student notebook links, not one each"
     )
-    assert solved.is_visible() and student.is_visible(), "the download links are not shown"
+    assert solved[0]["shown"] and student[0]["shown"], "the download links are not shown"
     if not run.laptop:
         return  # the same files as at 1366 px
-    solved_url = urljoin(page.url, solved.get_attribute("href"))
+    solved_url = solved[0]["url"]
     assert page.request.get(solved_url).json()["cells"] == solved_nb["cells"], (
         f"{solved_url} is not {expected.source.name}"
     )
-    response = page.request.get(urljoin(page.url, student.get_attribute("href")))
+    response = page.request.get(student[0]["url"])
     assert response.status == 200, f"student notebook: HTTP {response.status}"
     nb = response.json()
     lines = {line.strip() for cell in nb["cells"] for line in "".join(cell["source"]).splitlines()}
@@ -538,40 +609,31 @@ def check_student_download(run: PageRun) -> None:
             assert "NotImplementedError" in source, "a solution region is not a stub"
 
 
-def _target(page, locator) -> str:
-    return urljoin(page.url, locator.get_attribute("href")).split("#")[0]
-
-
 def check_navigation(run: PageRun) -> None:
     page, index, base_url = run.page, run.index, run.base_url
     here = page.url.split("#")[0]
     problems = []
-    prev_link, next_link = page.locator("a.left-prev"), page.locator("a.right-next")
-    for link, name, neighbour in ((prev_link, "previous", index - 1),
-                                  (next_link, "next", index + 1)):  # fmt: skip
+    # the links' absolute targets, read in one round trip
+    links = page.evaluate(NAVIGATION_JS)
+    for found, name, neighbour in ((links["prev"], "previous", index - 1),
+                                   (links["next"], "next", index + 1)):  # fmt: skip
         if not 0 <= neighbour < len(PAGES):
-            if link.count():
+            if found:
                 problems.append(f"the {'first' if neighbour < 0 else 'last'} page has a {name!r} link")  # fmt: skip
-        elif link.count() != 1:
-            problems.append(f"{link.count()} {name!r} links, not one")
-        elif _target(page, link) != base_url + PAGES[neighbour].url:
-            problems.append(
-                f"{name!r} points to {_target(page, link)}, not to {PAGES[neighbour].url}"
-            )
+        elif len(found) != 1:
+            problems.append(f"{len(found)} {name!r} links, not one")
+        elif found[0] != base_url + PAGES[neighbour].url:
+            problems.append(f"{name!r} points to {found[0]}, not to {PAGES[neighbour].url}")
 
     # the sidebar lists every page of the book
-    sidebar = {_target(page, a) for a in page.locator("nav.bd-docs-nav a.reference").all()}
-    sidebar |= {here}  # the current page may be marked without a link
+    sidebar = set(links["sidebar"]) | {here}  # the current page may be marked without a link
     missing = [p.url for p in PAGES if base_url + p.url not in sidebar]
     if missing:
         problems.append(f"pages missing from the sidebar: {missing}")
 
     # every link to a file of this site is served
     if run.laptop:
-        hrefs = page.evaluate(
-            "() => [...document.querySelectorAll('a[href]')].map(a => a.href.split('#')[0])"
-        )
-        for url in sorted({u for u in hrefs if u.startswith(base_url)}):
+        for url in sorted({u for u in links["all"] if u.startswith(base_url)}):
             status = page.request.get(url).status
             if status != 200:
                 problems.append(f"link to {url} gives HTTP {status}")
@@ -579,40 +641,44 @@ def check_navigation(run: PageRun) -> None:
 
 
 def check_hidden_solutions(run: PageRun) -> None:
+    """Every dropdown solution and folded cell is hidden, then shown by one real click.
+
+    The boxes are found once (element handles: a locator would walk the whole document
+    again at every step, 20-50 ms each on a page of formulas); each is clicked with
+    Playwright's mouse (scrolled into view, checked to receive the click), then one
+    wait checks that its content shows and that it says so (``aria-expanded``,
+    ``open``)."""
     page, expected = run.page, run.expected
     if expected.numbered:
         assert expected.dropdown_solutions + expected.hidden_cells >= 1, (
             f"{expected.source}: a chapter has exercises with hidden solutions "
             "(a {solution} with :class: dropdown, or a code cell tagged hide-input)"
         )
-    body = article(page)
-    dropdowns = body.locator(".admonition.dropdown")
-    assert dropdowns.count() >= expected.dropdown_solutions, (
+    dropdowns = page.query_selector_all("article.bd-article .admonition.dropdown")
+    assert len(dropdowns) >= expected.dropdown_solutions, (
         f"{expected.dropdown_solutions} dropdown solutions in the source, "
-        f"{dropdowns.count()} on the page"
+        f"{len(dropdowns)} on the page"
     )
-    for i in range(dropdowns.count()):
-        box = dropdowns.nth(i)
-        content = box.locator(":scope > :not(.admonition-title)").first
-        assert not content.is_visible(), f"dropdown {i + 1} is open before any click"
-        button = box.locator("button.toggle-button")
+    folded = page.query_selector_all("article.bd-article details.hide")
+    assert len(folded) >= expected.hidden_cells, (
+        f"{expected.hidden_cells} hide-input cells in the source, {len(folded)} on the page"
+    )
+    parts = [("dropdown", box, ":scope > :not(.admonition-title)", "button.toggle-button")
+             for box in dropdowns]  # fmt: skip
+    parts += [("folded cell", d, ":scope > :not(summary)", ":scope > summary") for d in folded]
+    number = {"dropdown": 0, "folded cell": 0}
+    for kind, box, content_css, button_css in parts:
+        number[kind] += 1
+        what = f"{kind} {number[kind]}"
+        content, button = box.query_selector(content_css), box.query_selector(button_css)
+        assert content and button, f"{what} has no content or no button"
+        assert not page.evaluate(SHOWN_JS, content), f"{what} is open before any click"
         button.click()  # scrolls it into view first, as a reader would
-        content.wait_for(state="visible", timeout=5_000)
-        expanded = button.get_attribute("aria-expanded")
-        assert expanded == "true", f"dropdown {i + 1}: aria-expanded is {expanded!r} once open"
-
-    folded = body.locator("details.hide")
-    assert folded.count() >= expected.hidden_cells, (
-        f"{expected.hidden_cells} hide-input cells in the source, {folded.count()} on the page"
-    )
-    for i in range(folded.count()):
-        details = folded.nth(i)
-        inner = details.locator(":scope > :not(summary)").first
-        assert not inner.is_visible(), f"folded cell {i + 1} is open before any click"
-        summary = details.locator(":scope > summary")
-        summary.click()
-        inner.wait_for(state="visible", timeout=5_000)
-        assert details.evaluate("d => d.open"), f"folded cell {i + 1} did not open"
+        try:
+            page.wait_for_function(OPENED_JS, arg=[box, content, button], timeout=5_000)
+        except PlaywrightError:
+            state = page.evaluate(OPENED_STATE_JS, [box, content, button])
+            raise AssertionError(f"{what} did not open on a click: {state}") from None
 
 
 def check_width(run: PageRun) -> None:
@@ -681,7 +747,8 @@ def check_next(run: PageRun) -> None:
     if index == len(PAGES) - 1:
         return  # no 'next' link: checked by check_navigation
     following = PAGES[index + 1]
-    next_link = page.locator("a.right-next")
+    next_link = page.query_selector("a.right-next")
+    assert next_link, "no 'next' link to click"
     # The next page's own test loads it in full and checks it, its errors included:
     # here, that the click opens it. Only its HTML document is fetched -- its styles,
     # scripts, MathJax and images are refused, which would make it a second full page
