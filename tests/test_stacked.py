@@ -36,6 +36,7 @@ from weightinit.layers import (
 from weightinit.mup import mup_mlp
 from weightinit.normalization import BatchNorm
 from weightinit.pooling import AvgPool2D
+from weightinit.residual import Residual, fixup_init, residual_mlp, zero_init_last
 from weightinit.training import train
 
 SEEDS = [3, 0, 7]
@@ -209,6 +210,60 @@ def test_max_pool_with_leftover_rows_equals_train():
 
 
 # --------------------------------------------------------------------------- divergence
+def _residual_build(start, dtype):
+    """seed -> a residual MLP (4 blocks of width 16) started as ``start``."""
+
+    def build(seed):
+        def make(**kw):
+            return residual_mlp(64, 16, 4, 10, rng=seed, dtype=dtype, **kw)
+
+        if start == "He":
+            return make()
+        if start == "zero-init last":
+            return zero_init_last(make())
+        if start == "Fixup":
+            return fixup_init(make(gate=True, gate_init=1.0))
+        if start == "ReZero":
+            return make(gate=True)
+        if start == "transformer, gate 0.5":
+            return make(style="transformer", hidden=24, gate=True, gate_init=0.5)
+        # a convolutional block: Conv2D -> ReLU -> Conv2D on 4 channels, gated
+        branch = [Conv2D(4, 4, 3, padding=1, rng=seed, dtype=dtype), ReLU(),
+                  Conv2D(4, 4, 3, padding=1, rng=seed + 100, dtype=dtype)]  # fmt: skip
+        return Sequential([Conv2D(1, 4, 3, padding=1, rng=seed, dtype=dtype), ReLU(),
+                           Residual(branch, gate=True, gate_init=0.5, dtype=dtype),
+                           Flatten(), Dense(256, 10, rng=seed, dtype=dtype)])  # fmt: skip
+
+    return build
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.01)])
+@pytest.mark.parametrize("start", ["He", "zero-init last", "Fixup", "ReZero",
+                                   "transformer, gate 0.5", "conv"])  # fmt: skip
+def test_residual_networks_equal_train(flat, images, dtype, optimizer, lr, start):
+    """Residual blocks (gated or not, dense or convolutional branches): the same records
+    and weights (gates included) as train() seed by seed."""
+    build = _residual_build(start, dtype)
+    assert stacked.why_not_stacked([build(s) for s in SEEDS]) is None
+    data = images if start == "conv" else flat
+    _check_against_train(build, data, epochs=2, batch_size=32, lr=lr, optimizer=optimizer)
+
+
+def test_residual_network_whose_stream_overflows_diverges_as_in_train(flat):
+    """At a large rate the stream of these residual MLPs overflows: every seed stops at the
+    step train() stops it, with the same records. Seed 3's stream overflows in the sum
+    ``x + g·F(x)`` of a block while its branch output is finite, so the next block's branch
+    gets a non-finite input: train() raised that branch's input ValueError ("x (the network
+    input) contains NaN or infinite values") instead of recording the divergence, before
+    a Sequential inside another network let its values follow IEEE arithmetic."""
+    build = _residual_build("transformer, gate 0.5", np.float32)
+    with np.errstate(all="ignore"):
+        runs = _check_against_train(build, flat, epochs=2, batch_size=16, lr=0.5)
+    assert [h.diverged for h in runs.histories] == [True, True, True]
+    assert [h.diverged_at_step for h in runs.histories] == [4, 3, 3]
+
+
 def _one_seed_wild(sizes=(64, 32, 32, 10), first_std=None, std=0.1):
     """mlp whose seed 1 starts with every weight (or only the first layer's) of ``std``."""
 
@@ -422,6 +477,13 @@ def _frozen_cnn(seed):
         (lambda s: Sequential([Flatten(), ReLU()]), "no weighted layer"),
         (lambda s: _frozen(mlp([64, 8, 10], rng=s), [0, 2]), "no trainable weighted layer"),
         (lambda s: _frozen(mlp([64, 8, 10], rng=s), [0] if s else []), "differs"),
+        (lambda s: residual_mlp(64, 8, 2, 10, norm="batch", rng=s), "BatchNorm"),
+        (lambda s: _frozen(residual_mlp(64, 8, 2, 10, rng=s), [1]), "frozen"),
+        (lambda s: Sequential([Dense(64, 8, rng=s), Residual([Residual([Dense(8, 8, rng=s)])]),
+                               Dense(8, 10, rng=s)]), "residual block in its branch"),
+        (lambda s: Sequential([Dense(64, 8, rng=s), Residual([ReLU()]), Dense(8, 10, rng=s)]),
+         "its branch has no weighted layer"),
+        (lambda s: residual_mlp(64, 8, 2, 10, gate=bool(s), rng=s), "differs"),
     ],
 )  # fmt: skip
 def test_unsupported_networks_fall_back_to_the_loop(flat, images, build, reason):

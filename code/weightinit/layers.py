@@ -721,9 +721,12 @@ class Sequential:
         self.output_grads: list[np.ndarray] = []
 
     def forward(self, x, training: bool = True, keep: bool = False):
-        x = real_array(x, "x (the network input)", min_ndim=1)
+        # Inside another network (the branch of a residual block) the values follow IEEE
+        # arithmetic like those of any layer: the outermost network checks its output.
+        inside = getattr(_NETWORK, "inside", False)
+        x = real_array(x, "x (the network input)", min_ndim=1, finite=not inside)
         outs = []
-        inside, _NETWORK.inside = getattr(_NETWORK, "inside", False), True
+        _NETWORK.inside = True
         try:
             # one errstate for all the layers (entering it costs as much as a small layer)
             with np.errstate(over="ignore", invalid="ignore"):  # the output is checked below
@@ -734,7 +737,7 @@ class Sequential:
         finally:
             _NETWORK.inside = inside
         self.outputs = outs
-        if not np.isfinite(x).all():
+        if not inside and not np.isfinite(x).all():
             raise NonFiniteError(
                 "the network output is not finite although the input x was: the activations "
                 "overflowed; inspect the statistics of the earlier layers"

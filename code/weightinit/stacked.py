@@ -37,9 +37,13 @@ Supported layers (exact classes: a subclass may change what a layer does)
 :class:`~weightinit.layers.SELU`, :class:`~weightinit.layers.Identity`,
 :class:`~weightinit.layers.Flatten`, :class:`~weightinit.layers.MaxPool2D` and
 :class:`~weightinit.pooling.AvgPool2D`, in float32 or float64 (each layer keeps its dtype;
-inputs are cast to a weighted layer's dtype, as in :mod:`weightinit.layers`). Anything
-else (BatchNorm, residual blocks, a frozen-layer subclass, a layer whose methods were
-replaced on the instance) is reported by :func:`why_not_stacked`.
+inputs are cast to a weighted layer's dtype, as in :mod:`weightinit.layers`), and
+:class:`~weightinit.residual.Residual` blocks (gated or not) whose branch is a plain
+``Sequential`` of those layers with at least one weighted layer, nothing frozen inside
+(Fixup, zero-init-last, SkipInit/ReZero and GPT-2-style starts of
+:func:`~weightinit.residual.residual_mlp` without normalization). Anything else
+(BatchNorm and LayerNorm, a block inside a block, a frozen-layer subclass, a layer whose
+methods were replaced on the instance) is reported by :func:`why_not_stacked`.
 
 Frozen layers (``layer.trainable = False``, see :class:`~weightinit.layers.Layer`) are
 honoured as by the optimizers of :mod:`weightinit.training`: their parameters are not
@@ -102,13 +106,17 @@ from .layers import (
 )
 from .mup import ScaledDense
 from .pooling import AvgPool2D
+from .residual import Residual
 from .training import SGD, Adam, History
 
 __all__ = ["StackedRuns", "train_stacked", "why_not_stacked"]
 
 #: the layer classes the engine reproduces (exact types)
 SUPPORTED = (Dense, ScaledDense, Conv2D, ReLU, LeakyReLU, Tanh, Sigmoid, SELU, Identity, Flatten,
-             MaxPool2D, AvgPool2D)  # fmt: skip
+             MaxPool2D, AvgPool2D, Residual)  # fmt: skip
+
+#: the layers with a weight ``W`` and a bias ``b``
+_WEIGHTED = (Dense, ScaledDense, Conv2D)
 
 #: rows of one evaluation chunk, as :func:`weightinit.training.evaluate` (its batch_size)
 EVAL_BATCH = 512
@@ -137,6 +145,9 @@ def _signature(layer) -> tuple:
         return (kind, layer.negative_slope)
     if kind in (MaxPool2D, AvgPool2D):
         return (kind, layer.size)
+    if kind is Residual:
+        branch = tuple(_signature(inner) for inner in layer.branch.layers)
+        return (kind, layer.dtype.str, layer.gated, branch)
     return (kind,)
 
 
@@ -149,10 +160,15 @@ def _layer_problem(layer, i: int) -> str | None:
             f"layer {i} is {kind.__name__} ({what}); the stacked engine supports exactly "
             f"{', '.join(c.__name__ for c in SUPPORTED)}"
         )
-    overridden = sorted(set(vars(layer)) & {"forward", "backward", "_f", "_df"})
+    # an activation's _f/_df are its function and derivative (a Residual's _f is its
+    # cached branch output)
+    methods = {"forward", "backward"} | (set() if kind is Residual else {"_f", "_df"})
+    overridden = sorted(set(vars(layer)) & methods)
     if overridden:
         return f"layer {i} ({kind.__name__}) has {overridden} replaced on the instance"
-    if kind in (Dense, ScaledDense, Conv2D):
+    if kind is Residual:
+        return _block_problem(layer, i)
+    if kind in _WEIGHTED:
         if set(layer.params) != {"W", "b"}:
             return f"layer {i} ({kind.__name__}) has parameters {sorted(layer.params)}, not W and b"
         for name, p in layer.params.items():
@@ -160,6 +176,27 @@ def _layer_problem(layer, i: int) -> str | None:
                 return f"layer {i} ({kind.__name__}): parameter {name} is not a {layer.dtype} array"
     elif layer.params:
         return f"layer {i} ({kind.__name__}) has parameters {sorted(layer.params)}"
+    return None
+
+
+def _block_problem(block, i) -> str | None:
+    """What keeps the residual block at position ``i`` from being stacked, or ``None``."""
+    branch = block.branch
+    if type(branch) is not Sequential or {"forward", "backward"} & set(vars(branch)):
+        return f"layer {i} (Residual): its branch is not a plain Sequential"
+    if not block.trainable or not all(inner.trainable for inner in branch.layers):
+        return f"layer {i} (Residual) is frozen or has a frozen layer in its branch"
+    if block.gated and (not isinstance(block._gate, np.ndarray) or block._gate.dtype != block.dtype
+                        or block._gate.shape != (1,)):  # fmt: skip
+        return f"layer {i} (Residual): its gate is not a ({block.dtype},) array of shape (1,)"
+    if any(type(inner) is Residual for inner in branch.layers):
+        return f"layer {i} (Residual) has a residual block in its branch"
+    if not any(type(inner) in _WEIGHTED for inner in branch.layers):
+        return f"layer {i} (Residual): its branch has no weighted layer"
+    for j, inner in enumerate(branch.layers):
+        problem = _layer_problem(inner, j)
+        if problem:
+            return f"in the branch of layer {i} (Residual): {problem}"
     return None
 
 
@@ -271,6 +308,14 @@ class _Weighted(_Stacked):
         if g is None or g.shape != shape:
             g = self.grads[name] = np.empty(shape, dtype=self.dtype)
         return g
+
+    def named_params(self):
+        """``(name, stacked parameter)``, named as in the layer's ``params``."""
+        return [("W", self.params["W"]), ("b", self.params["b"])]
+
+    def updates(self):
+        """``(name, stacked parameter, its gradient)`` after a backward pass."""
+        return [(name, p, self.grads[name]) for name, p in self.named_params()]
 
 
 class _SDense(_Weighted):
@@ -490,6 +535,75 @@ class _SPool(_Stacked):
         return dx.reshape(shape)
 
 
+class _SResidual(_Stacked):
+    """:class:`~weightinit.residual.Residual`: ``y = x + g·F(x)``, the branch ``F`` stacked
+    layer by layer, the gate ``g`` (when learnable) an ``(S, 1)`` stack. The block's
+    operations are the layer's: ``g·F(x)`` with ``g`` the seed's scalar, the gate's gradient
+    ``Σ dy·F(x)`` summed seed by seed over the same contiguous array, and the branch's
+    input gradient from ``g·dy``. Its parameters are named as in ``Residual.params``
+    (``"branch.{j}.W"``, ``"gate"``), so the optimizers treat them alike (no weight decay
+    inside a block)."""
+
+    weighted = True  # has parameters, and its output has the seed axis
+    trainable = True  # frozen blocks are not stacked (_block_problem)
+
+    def __init__(self, blocks):
+        first = blocks[0]
+        self.dtype = first.dtype
+        self.branch = [_stack_layer([b.branch.layers[j] for b in blocks])
+                       for j in range(len(first.branch.layers))]  # fmt: skip
+        self.gated = first.gated
+        self.params = {"gate": np.stack([b._gate for b in blocks])} if self.gated else {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.need_dx = True  # unused: the block's input gradient is always computed
+
+    def _gate_for(self, f, seeds=slice(None)):
+        g = self.params["gate"][seeds]
+        return g.reshape(len(g), *(1,) * (f.ndim - 1))
+
+    def forward(self, x, lead, keep, seeds):
+        f = x
+        for layer in self.branch:
+            f = layer.forward(f, lead, keep, seeds)
+            if layer.weighted:
+                lead = 2
+        if keep:
+            self._f = f
+        if not self.gated:
+            return x + 1.0 * f  # the layer's x + gate * f, gate = 1.0
+        return x + self._gate_for(f, seeds) * f
+
+    def backward(self, dy):
+        f = self._f
+        if self.gated:
+            # the layer's np.sum(dy * f), seed by seed: the same pairwise sum
+            self.grads["gate"] = np.array([[np.sum(dy[k] * f[k])] for k in range(len(dy))],
+                                          dtype=self.dtype)  # fmt: skip
+            d = self._gate_for(f) * dy
+        else:
+            d = 1.0 * dy
+        for layer in reversed(self.branch):
+            d = layer.backward(d)
+        return dy + d
+
+    def named_params(self):
+        out = [(f"branch.{j}.{name}", p) for j, layer in enumerate(self.branch)
+               if layer.weighted for name, p in layer.named_params()]  # fmt: skip
+        return [*out, ("gate", self.params["gate"])] if self.gated else out
+
+    def updates(self):
+        out = [(f"branch.{j}.{name}", p, g) for j, layer in enumerate(self.branch)
+               if layer.weighted for name, p, g in layer.updates()]  # fmt: skip
+        return [*out, ("gate", self.params["gate"], self.grads["gate"])] if self.gated else out
+
+    def keep(self, rows) -> None:
+        for layer in self.branch:
+            if layer.weighted:
+                layer.keep(rows)
+        self.params = {k: v[rows] for k, v in self.params.items()}
+        self.grads = {}
+
+
 def _stack_layer(layers):
     kind = type(layers[0])
     if kind is Dense:
@@ -498,6 +612,8 @@ def _stack_layer(layers):
         return _SScaledDense(layers)
     if kind is Conv2D:
         return _SConv(layers)
+    if kind is Residual:
+        return _SResidual(layers)
     simple = {ReLU: _SReLU, Tanh: _STanh, Sigmoid: _SSigmoid, Identity: _SIdentity,
               Flatten: _SFlatten}  # fmt: skip
     if kind in simple:
@@ -549,9 +665,8 @@ class _StackedNet:
             layer = self.layers[i]
             dy = layer.backward(dy)
             if layer.weighted and layer.trainable:
-                for name in ("W", "b"):
-                    p = layer.params[name]
-                    opt.update((i, name), name, p, layer.grads[name])
+                for name, p, g in layer.updates():
+                    opt.update((i, name), name, p, g)
                     flat = p.reshape(len(p), -1)
                     # a finite sum means finite entries; an overflowing sum of finite
                     # entries is told apart entry by entry
@@ -564,8 +679,8 @@ class _StackedNet:
     def parameters(self):
         for i, layer in enumerate(self.layers):
             if layer.weighted:
-                for name in ("W", "b"):
-                    yield (i, name), layer.params[name]
+                for name, p in layer.named_params():
+                    yield (i, name), p
 
     def keep(self, rows) -> None:
         for layer in self.layers:
