@@ -264,6 +264,101 @@ def test_residual_network_whose_stream_overflows_diverges_as_in_train(flat):
     assert [h.diverged_at_step for h in runs.histories] == [4, 3, 3]
 
 
+def _bn_mlp(dtype, momentum=0.1, scale=1.0, wild=None):
+    """seed -> [Dense -> BatchNorm -> ReLU] x 2 -> Dense (chapter 10's sweep), the hidden
+    weights times ``scale``; seed ``wild`` gets a last layer 1e307 times larger (its
+    logits overflow)."""
+
+    def build(seed):
+        gen = np.random.default_rng(seed)
+        stack, fan_in = [], 64
+        for _ in range(2):
+            dense = Dense(fan_in, 16, weight_init="he_normal", rng=gen, dtype=dtype)
+            dense.params["W"] *= scale
+            stack += [dense, BatchNorm(16, momentum=momentum, dtype=dtype), ReLU()]
+            fan_in = 16
+        stack.append(Dense(16, 10, weight_init="he_normal", rng=gen, dtype=dtype))
+        if seed == wild:
+            stack[-1].params["W"] *= 1e307
+        return Sequential(stack)
+
+    return build
+
+
+def _bn_cnn(dtype):
+    def build(seed):
+        return Sequential([Conv2D(1, 4, 3, padding=1, rng=seed, dtype=dtype),
+                           BatchNorm(4, dtype=dtype), ReLU(), MaxPool2D(2), Flatten(),
+                           Dense(64, 10, rng=seed, dtype=dtype)])  # fmt: skip
+
+    return build
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.01)])
+@pytest.mark.parametrize("arch", ["mlp", "mlp, momentum None", "mlp, weights x 1e3", "cnn",
+                                  "residual MLP with BatchNorm"])  # fmt: skip
+def test_batchnorm_networks_equal_train(flat, images, dtype, optimizer, lr, arch):
+    """BatchNorm (dense and convolutional, in residual branches too): the same records,
+    weights and running statistics as train() seed by seed."""
+    if arch == "cnn":
+        build, data = _bn_cnn(dtype), images
+    elif arch.startswith("residual"):
+        data = flat
+
+        def build(seed):
+            return residual_mlp(64, 16, 3, 10, norm="batch", rng=seed, dtype=dtype)
+    else:
+        momentum = None if "None" in arch else 0.1
+        build, data = _bn_mlp(dtype, momentum, 1e3 if "1e3" in arch else 1.0), flat
+    assert stacked.why_not_stacked([build(s) for s in SEEDS]) is None
+    nets = [build(s) for s in SEEDS]
+    _check_against_train(build, data, epochs=2, batch_size=32, lr=lr, optimizer=optimizer)
+    runs = stacked.train_stacked(nets, data, SEEDS, epochs=2, batch_size=32, lr=lr,
+                                 optimizer=optimizer)  # fmt: skip
+    assert not any(h.diverged for h in runs.histories)
+    for net, seed in zip(nets, SEEDS, strict=True):
+        ref = build(seed)
+        train(ref, data, rng=seed, profile=False, epochs=2, batch_size=32, lr=lr,
+              optimizer=optimizer)  # fmt: skip
+        _same_norm_statistics(net, ref)
+
+
+def _same_norm_statistics(net, ref):
+    def norms(n):
+        for layer in n.layers:
+            inner = layer.branch.layers if isinstance(layer, Residual) else [layer]
+            yield from (x for x in inner if isinstance(x, BatchNorm))
+
+    pairs = list(zip(norms(net), norms(ref), strict=True))
+    assert pairs, "no BatchNorm layer"
+    for a, b in pairs:
+        assert a.num_batches_tracked == b.num_batches_tracked > 0
+        np.testing.assert_array_equal(a.running_mean, b.running_mean)
+        np.testing.assert_array_equal(a.running_var, b.running_var)
+        assert a.running_mean.dtype == b.running_mean.dtype
+
+
+def test_batchnorm_seed_that_overflows_stops_alone_with_its_statistics(flat):
+    """Seed 1's logits overflow in the first step's forward pass: it stops there, and the
+    others train on with their running statistics updated once per step (the engine runs
+    that step's forward pass again without seed 1, after taking the statistics back), as
+    train() leaves them."""
+    build = _bn_mlp(np.float64, wild=1)
+    kw = dict(epochs=2, batch_size=16, lr=0.05, every_epoch=False)
+    nets = [build(s) for s in (0, 1, 2)]
+    with np.errstate(all="ignore"):
+        runs = _check_against_train(build, flat, seeds=[0, 1, 2], **kw)
+        stacked.train_stacked(nets, flat, [0, 1, 2], **kw)
+    assert [(h.diverged, h.diverged_at_step) for h in runs.histories] == [
+        (False, None), (True, 0), (False, None)]  # fmt: skip
+    for net, seed in zip(nets, (0, 1, 2), strict=True):
+        ref = build(seed)
+        with np.errstate(all="ignore"):
+            train(ref, flat, rng=seed, profile=False, **kw)
+        _same_norm_statistics(net, ref)
+
+
 def _one_seed_wild(sizes=(64, 32, 32, 10), first_std=None, std=0.1):
     """mlp whose seed 1 starts with every weight (or only the first layer's) of ``std``."""
 
@@ -468,8 +563,11 @@ def _frozen_cnn(seed):
     ("build", "reason"),
     [
         (_frozen_cnn, "subclass of Conv2D"),
-        (lambda s: Sequential([Dense(64, 8, rng=s), BatchNorm(8), ReLU(), Dense(8, 10, rng=s)]),
-         "BatchNorm"),
+        (lambda s: Sequential([Dense(64, 8, rng=s), BatchNorm(8, affine=False), ReLU(),
+                               Dense(8, 10, rng=s)]), "no affine parameters"),
+        (lambda s: _frozen(Sequential([Dense(64, 8, rng=s), BatchNorm(8), ReLU(),
+                                       Dense(8, 10, rng=s)]), [1]), "BatchNorm\\) is frozen"),
+        (lambda s: residual_mlp(64, 8, 2, 10, norm="layer", rng=s), "LayerNorm"),
         (lambda s: mlp([64, 8 + s, 10], rng=s), "differs from nets\\[0\\]"),
         (lambda s: mlp([64, 8, 10], rng=s, dtype=np.float32 if s else np.float64), "differs"),
         (lambda s: mlp([64, 8, 10], activation_name="leaky_relu", negative_slope=0.1 * (s + 1),
@@ -477,7 +575,6 @@ def _frozen_cnn(seed):
         (lambda s: Sequential([Flatten(), ReLU()]), "no weighted layer"),
         (lambda s: _frozen(mlp([64, 8, 10], rng=s), [0, 2]), "no trainable weighted layer"),
         (lambda s: _frozen(mlp([64, 8, 10], rng=s), [0] if s else []), "differs"),
-        (lambda s: residual_mlp(64, 8, 2, 10, norm="batch", rng=s), "BatchNorm"),
         (lambda s: _frozen(residual_mlp(64, 8, 2, 10, rng=s), [1]), "frozen"),
         (lambda s: Sequential([Dense(64, 8, rng=s), Residual([Residual([Dense(8, 8, rng=s)])]),
                                Dense(8, 10, rng=s)]), "residual block in its branch"),

@@ -38,12 +38,14 @@ Supported layers (exact classes: a subclass may change what a layer does)
 :class:`~weightinit.layers.Flatten`, :class:`~weightinit.layers.MaxPool2D` and
 :class:`~weightinit.pooling.AvgPool2D`, in float32 or float64 (each layer keeps its dtype;
 inputs are cast to a weighted layer's dtype, as in :mod:`weightinit.layers`), and
+:class:`~weightinit.normalization.BatchNorm` (affine, not frozen; dense or convolutional:
+the batch statistics and the running statistics per seed, updated once per step), and
 :class:`~weightinit.residual.Residual` blocks (gated or not) whose branch is a plain
 ``Sequential`` of those layers with at least one weighted layer, nothing frozen inside
-(Fixup, zero-init-last, SkipInit/ReZero and GPT-2-style starts of
-:func:`~weightinit.residual.residual_mlp` without normalization). Anything else
-(BatchNorm and LayerNorm, a block inside a block, a frozen-layer subclass, a layer whose
-methods were replaced on the instance) is reported by :func:`why_not_stacked`.
+(the Fixup, zero-init-last, SkipInit/ReZero and GPT-2-style starts of
+:func:`~weightinit.residual.residual_mlp`, with or without BatchNorm). Anything else
+(LayerNorm, a block inside a block, a frozen-layer subclass, a layer whose methods were
+replaced on the instance) is reported by :func:`why_not_stacked`.
 
 Frozen layers (``layer.trainable = False``, see :class:`~weightinit.layers.Layer`) are
 honoured as by the optimizers of :mod:`weightinit.training`: their parameters are not
@@ -105,6 +107,7 @@ from .layers import (
     softmax_cross_entropy,
 )
 from .mup import ScaledDense
+from .normalization import BatchNorm
 from .pooling import AvgPool2D
 from .residual import Residual
 from .training import SGD, Adam, History
@@ -113,7 +116,7 @@ __all__ = ["StackedRuns", "train_stacked", "why_not_stacked"]
 
 #: the layer classes the engine reproduces (exact types)
 SUPPORTED = (Dense, ScaledDense, Conv2D, ReLU, LeakyReLU, Tanh, Sigmoid, SELU, Identity, Flatten,
-             MaxPool2D, AvgPool2D, Residual)  # fmt: skip
+             MaxPool2D, AvgPool2D, Residual, BatchNorm)  # fmt: skip
 
 #: the layers with a weight ``W`` and a bias ``b``
 _WEIGHTED = (Dense, ScaledDense, Conv2D)
@@ -145,6 +148,9 @@ def _signature(layer) -> tuple:
         return (kind, layer.negative_slope)
     if kind in (MaxPool2D, AvgPool2D):
         return (kind, layer.size)
+    if kind is BatchNorm:
+        return (kind, params, layer.dtype.str, layer.eps, layer.momentum,
+                layer.num_batches_tracked)  # fmt: skip
     if kind is Residual:
         branch = tuple(_signature(inner) for inner in layer.branch.layers)
         return (kind, layer.dtype.str, layer.gated, branch)
@@ -168,6 +174,17 @@ def _layer_problem(layer, i: int) -> str | None:
         return f"layer {i} ({kind.__name__}) has {overridden} replaced on the instance"
     if kind is Residual:
         return _block_problem(layer, i)
+    if kind is BatchNorm:
+        if not layer.affine or set(layer.params) != {"gamma", "beta"}:
+            return f"layer {i} (BatchNorm) has no affine parameters gamma and beta"
+        if not layer.trainable:
+            return f"layer {i} (BatchNorm) is frozen"
+        arrays = [*layer.params.values(), layer.running_mean, layer.running_var]
+        if any(not isinstance(a, np.ndarray) or a.dtype != layer.dtype for a in arrays):
+            return (
+                f"layer {i} (BatchNorm): its parameters or statistics are not {layer.dtype} arrays"
+            )
+        return None
     if kind in _WEIGHTED:
         if set(layer.params) != {"W", "b"}:
             return f"layer {i} ({kind.__name__}) has parameters {sorted(layer.params)}, not W and b"
@@ -535,6 +552,99 @@ class _SPool(_Stacked):
         return dx.reshape(shape)
 
 
+class _SBatchNorm(_Stacked):
+    """:class:`~weightinit.normalization.BatchNorm` (affine): ``γ``, ``β`` and the running
+    statistics stacked to ``(S, F)``. The statistics of a batch and the sums of the backward
+    pass are taken seed by seed with the layer's own reductions (the same sums in the same
+    order); everything else is the layer's elementwise formulas on the stacks.
+
+    A training-mode forward pass updates the running statistics; :meth:`rewind` takes
+    them back to before the last one, for the engine's second forward pass of a step
+    after a seed has stopped (each seed's statistics are updated once per step, as by
+    ``train``)."""
+
+    weighted = True  # has parameters (and its output has the seed axis)
+    trainable = True  # frozen BatchNorm layers are not stacked
+
+    def __init__(self, layers):
+        first = layers[0]
+        self.dtype, self.eps, self.momentum = first.dtype, first.eps, first.momentum
+        self.params = {k: np.stack([lay.params[k] for lay in layers]) for k in ("gamma", "beta")}
+        self.running_mean = np.stack([lay.running_mean for lay in layers])
+        self.running_var = np.stack([lay.running_var for lay in layers])
+        self.count = first.num_batches_tracked
+        self._before = None
+        self.grads: dict[str, np.ndarray] = {}
+        self.need_dx = True
+
+    def _shape(self, x, lead):
+        """The axes reduced within one seed's array, and the shape that broadcasts an
+        ``(S, F)`` stack against the ``(S, N, F)`` or ``(S, N, C, H, W)`` input."""
+        per_seed = x.ndim - (lead - 1)  # the dims of one seed's (N, F) or (N, C, H, W)
+        axes = (0,) if per_seed == 2 else (0, 2, 3)
+        return axes, (-1, 1, x.shape[-1]) if per_seed == 2 else (-1, 1, x.shape[-3], 1, 1)
+
+    def forward(self, x, lead, keep, seeds):
+        x = x.astype(self.dtype, copy=False)
+        axes, bshape = self._shape(x, lead)
+        if keep:  # training mode (lead 2: each seed its batch)
+            n = int(np.prod([x.shape[1 + a] for a in axes]))
+            mean = np.stack([x[k].mean(axis=axes) for k in range(len(x))])
+            var = np.stack([x[k].var(axis=axes) for k in range(len(x))])
+            self._before = (self.running_mean, self.running_var, self.count)
+            self.count += 1
+            m = self.momentum if self.momentum is not None else 1.0 / self.count
+            rm = (1 - m) * self.running_mean + m * mean
+            rv = (1 - m) * self.running_var + m * var * n / (n - 1)
+            self.running_mean = rm.astype(self.dtype, copy=False)
+            self.running_var = rv.astype(self.dtype, copy=False)
+        else:
+            mean, var = self.running_mean[seeds], self.running_var[seeds]
+        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(self.dtype).reshape(bshape)
+        xhat = (x - mean.reshape(bshape)) * inv_std
+        if keep:
+            self._cache = (xhat, inv_std, axes, n)
+        gamma, beta = self.params["gamma"][seeds], self.params["beta"][seeds]
+        return gamma.reshape(bshape) * xhat + beta.reshape(bshape)
+
+    def rewind(self) -> None:
+        """Undo the running statistics' update of the last training-mode forward pass."""
+        self.running_mean, self.running_var, self.count = self._before
+
+    def backward(self, dy):
+        dy = dy.astype(self.dtype, copy=False)  # as the layer casts dy
+        xhat, inv_std, axes, n = self._cache
+        bshape = inv_std.shape
+        seeds = range(len(dy))
+        self.grads["gamma"] = np.stack([(dy[k] * xhat[k]).sum(axis=axes) for k in seeds])
+        self.grads["beta"] = np.stack([dy[k].sum(axis=axes) for k in seeds])
+        dxhat = dy * self.params["gamma"].reshape(bshape)
+        # normalization's backward: inv_std/n * (n*dxhat - sum(dxhat) - xhat*sum(dxhat*xhat))
+        s1 = np.stack([dxhat[k].sum(axis=axes, keepdims=True) for k in seeds])
+        s2 = np.stack([(dxhat[k] * xhat[k]).sum(axis=axes, keepdims=True) for k in seeds])
+        return inv_std / n * (n * dxhat - s1 - xhat * s2)
+
+    def named_params(self):
+        return [("gamma", self.params["gamma"]), ("beta", self.params["beta"])]
+
+    def updates(self):
+        return [(name, p, self.grads[name]) for name, p in self.named_params()]
+
+    def keep(self, rows) -> None:
+        self.params = {k: v[rows] for k, v in self.params.items()}
+        self.running_mean, self.running_var = self.running_mean[rows], self.running_var[rows]
+        if self._before is not None:
+            rm, rv, count = self._before
+            self._before = (rm[rows], rv[rows], count)
+        self.grads = {}
+
+    def write(self, layer, row: int) -> None:
+        """Copy seed ``row``'s running statistics into the BatchNorm layer ``layer``."""
+        layer.running_mean = self.running_mean[row].copy()
+        layer.running_var = self.running_var[row].copy()
+        layer.num_batches_tracked = self.count
+
+
 class _SResidual(_Stacked):
     """:class:`~weightinit.residual.Residual`: ``y = x + g·F(x)``, the branch ``F`` stacked
     layer by layer, the gate ``g`` (when learnable) an ``(S, 1)`` stack. The block's
@@ -614,6 +724,8 @@ def _stack_layer(layers):
         return _SConv(layers)
     if kind is Residual:
         return _SResidual(layers)
+    if kind is BatchNorm:
+        return _SBatchNorm(layers)
     simple = {ReLU: _SReLU, Tanh: _STanh, Sigmoid: _SSigmoid, Identity: _SIdentity,
               Flatten: _SFlatten}  # fmt: skip
     if kind in simple:
@@ -675,6 +787,22 @@ class _StackedNet:
                         good |= np.isfinite(flat).all(axis=1)
                     ok &= good
         return ok
+
+    def norms(self):
+        """``(path, stacked BatchNorm)``: ``(i,)`` for layer ``i``, ``(i, j)`` for layer
+        ``j`` of the branch of the residual block at ``i``."""
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, _SBatchNorm):
+                yield (i,), layer
+            elif isinstance(layer, _SResidual):
+                for j, inner in enumerate(layer.branch):
+                    if isinstance(inner, _SBatchNorm):
+                        yield (i, j), inner
+
+    def rewind(self) -> None:
+        """Take the running statistics back to before the last training-mode forward."""
+        for _, norm in self.norms():
+            norm.rewind()
 
     def parameters(self):
         for i, layer in enumerate(self.layers):
@@ -976,6 +1104,7 @@ def train_stacked(nets, data: Dataset, seeds, *, epochs: int, batch_size: int = 
                     if not len(active):
                         break
                     orders, xb, yb = orders[ok], xb[ok], yb[ok]
+                    net.rewind()  # the kept seeds' statistics: updated once per step
                     out = net.forward(xb, 2)
                     loss, dout = _cross_entropy(out, yb)
                 ok = net.backward_step(dout, opt)
@@ -1020,6 +1149,10 @@ def _evaluate(net: _StackedNet, n_seeds: int, X, y):
 
 
 def _write(net: Sequential, stacked: _StackedNet, row: int) -> None:
-    """Copy row ``row`` of the stacked parameters into ``net``'s parameter arrays."""
+    """Copy row ``row`` of the stacked parameters into ``net``'s parameter arrays, and of
+    the BatchNorm layers' running statistics into its BatchNorm layers."""
     for (i, name), p in stacked.parameters():
         net.layers[i].params[name][...] = p[row]
+    for path, norm in stacked.norms():
+        layer = net.layers[path[0]]
+        norm.write(layer if len(path) == 1 else layer.branch.layers[path[1]], row)
