@@ -75,9 +75,10 @@ def _same_weights(net, ref, rtol):
         np.testing.assert_allclose(p, q, rtol=rtol, atol=1e-300, err_msg=name)
 
 
-def _check_against_train(build, data, seeds=SEEDS, **kw):
+def _check_against_train(build, data, seeds=SEEDS, check=None, **kw):
     """train_stacked on build(seed) for all seeds equals train() seed by seed: histories
-    and the trained weights written back."""
+    and the trained weights written back (and ``check(net, ref)``, if given, holds for
+    each seed's two trained networks)."""
     nets = [build(s) for s in seeds]
     runs = stacked.train_stacked(nets, data, seeds, **kw)
     assert runs.seeds == tuple(seeds) and len(runs.histories) == len(seeds)
@@ -87,6 +88,8 @@ def _check_against_train(build, data, seeds=SEEDS, **kw):
         ref_hist = train(ref, data, rng=seed, profile=False, **kw)
         _same_history(hist, ref_hist, rtol)
         _same_weights(net, ref, rtol)
+        if check is not None:
+            check(net, ref)
     return runs
 
 
@@ -312,16 +315,9 @@ def test_batchnorm_networks_equal_train(flat, images, dtype, optimizer, lr, arch
         momentum = None if "None" in arch else 0.1
         build, data = _bn_mlp(dtype, momentum, 1e3 if "1e3" in arch else 1.0), flat
     assert stacked.why_not_stacked([build(s) for s in SEEDS]) is None
-    nets = [build(s) for s in SEEDS]
-    _check_against_train(build, data, epochs=2, batch_size=32, lr=lr, optimizer=optimizer)
-    runs = stacked.train_stacked(nets, data, SEEDS, epochs=2, batch_size=32, lr=lr,
-                                 optimizer=optimizer)  # fmt: skip
+    runs = _check_against_train(build, data, check=_same_norm_statistics, epochs=2,
+                                batch_size=32, lr=lr, optimizer=optimizer)  # fmt: skip
     assert not any(h.diverged for h in runs.histories)
-    for net, seed in zip(nets, SEEDS, strict=True):
-        ref = build(seed)
-        train(ref, data, rng=seed, profile=False, epochs=2, batch_size=32, lr=lr,
-              optimizer=optimizer)  # fmt: skip
-        _same_norm_statistics(net, ref)
 
 
 def _same_norm_statistics(net, ref):
@@ -345,18 +341,11 @@ def test_batchnorm_seed_that_overflows_stops_alone_with_its_statistics(flat):
     that step's forward pass again without seed 1, after taking the statistics back), as
     train() leaves them."""
     build = _bn_mlp(np.float64, wild=1)
-    kw = dict(epochs=2, batch_size=16, lr=0.05, every_epoch=False)
-    nets = [build(s) for s in (0, 1, 2)]
     with np.errstate(all="ignore"):
-        runs = _check_against_train(build, flat, seeds=[0, 1, 2], **kw)
-        stacked.train_stacked(nets, flat, [0, 1, 2], **kw)
+        runs = _check_against_train(build, flat, seeds=[0, 1, 2], check=_same_norm_statistics,
+                                    epochs=2, batch_size=16, lr=0.05, every_epoch=False)  # fmt: skip
     assert [(h.diverged, h.diverged_at_step) for h in runs.histories] == [
         (False, None), (True, 0), (False, None)]  # fmt: skip
-    for net, seed in zip(nets, (0, 1, 2), strict=True):
-        ref = build(seed)
-        with np.errstate(all="ignore"):
-            train(ref, flat, rng=seed, profile=False, **kw)
-        _same_norm_statistics(net, ref)
 
 
 def _one_seed_wild(sizes=(64, 32, 32, 10), first_std=None, std=0.1):
