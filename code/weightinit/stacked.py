@@ -296,6 +296,15 @@ class _Stacked:
     def backward(self, dy):
         raise NotImplementedError  # pragma: no cover
 
+    def named_params(self):
+        """``(name, stacked parameter)`` of a layer with parameters, named as in the
+        layer's ``params``."""
+        return []
+
+    def updates(self):
+        """``(name, stacked parameter, its gradient)`` after a backward pass."""
+        return [(name, p, self.grads[name]) for name, p in self.named_params()]
+
 
 class _Weighted(_Stacked):
     """A layer with a weight ``W`` and a bias ``b``, each stacked to ``(S, ...)``."""
@@ -327,12 +336,7 @@ class _Weighted(_Stacked):
         return g
 
     def named_params(self):
-        """``(name, stacked parameter)``, named as in the layer's ``params``."""
         return [("W", self.params["W"]), ("b", self.params["b"])]
-
-    def updates(self):
-        """``(name, stacked parameter, its gradient)`` after a backward pass."""
-        return [(name, p, self.grads[name]) for name, p in self.named_params()]
 
 
 class _SDense(_Weighted):
@@ -626,9 +630,6 @@ class _SBatchNorm(_Stacked):
 
     def named_params(self):
         return [("gamma", self.params["gamma"]), ("beta", self.params["beta"])]
-
-    def updates(self):
-        return [(name, p, self.grads[name]) for name, p in self.named_params()]
 
     def keep(self, rows) -> None:
         self.params = {k: v[rows] for k, v in self.params.items()}
