@@ -82,7 +82,8 @@ def _check_against_train(build, data, seeds=SEEDS, check=None, **kw):
     nets = [build(s) for s in seeds]
     runs = stacked.train_stacked(nets, data, seeds, **kw)
     assert runs.seeds == tuple(seeds) and len(runs.histories) == len(seeds)
-    rtol = _rtol(nets[0].layers[0].params["W"].dtype) if nets[0].layers[0].params else 1e-12
+    first = nets[0].layers[0].params  # W of a weighted layer, gamma of a BatchNorm
+    rtol = _rtol(next(iter(first.values())).dtype) if first else 1e-12
     for net, seed, hist in zip(nets, seeds, runs.histories, strict=True):
         ref = build(seed)
         ref_hist = train(ref, data, rng=seed, profile=False, **kw)
@@ -300,11 +301,26 @@ def _bn_cnn(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.01)])
 @pytest.mark.parametrize("arch", ["mlp", "mlp, momentum None", "mlp, weights x 1e3", "cnn",
-                                  "residual MLP with BatchNorm"])  # fmt: skip
+                                  "residual MLP with BatchNorm", "BatchNorm first",
+                                  "BatchNorm first, cnn"])  # fmt: skip
 def test_batchnorm_networks_equal_train(flat, images, dtype, optimizer, lr, arch):
-    """BatchNorm (dense and convolutional, in residual branches too): the same records,
-    weights and running statistics as train() seed by seed."""
-    if arch == "cnn":
+    """BatchNorm (dense and convolutional, in residual branches too, or first: evaluated on
+    one batch shared by the seeds): the same records, weights and running statistics as
+    train() seed by seed."""
+    if arch == "BatchNorm first":
+        data = flat
+
+        def build(seed):
+            return Sequential([BatchNorm(64, dtype=dtype), Dense(64, 16, rng=seed, dtype=dtype),
+                               ReLU(), Dense(16, 10, rng=seed, dtype=dtype)])  # fmt: skip
+    elif arch == "BatchNorm first, cnn":
+        data = images
+
+        def build(seed):
+            return Sequential([BatchNorm(1, dtype=dtype),
+                               Conv2D(1, 4, 3, padding=1, rng=seed, dtype=dtype), ReLU(),
+                               Flatten(), Dense(256, 10, rng=seed, dtype=dtype)])  # fmt: skip
+    elif arch == "cnn":
         build, data = _bn_cnn(dtype), images
     elif arch.startswith("residual"):
         data = flat
