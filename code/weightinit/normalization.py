@@ -107,6 +107,16 @@ def _normalize_backward(dxhat, xhat, inv_std, axes) -> np.ndarray:
     return inv_std / n * (n * dxhat - s1 - xhat * s2)
 
 
+def _running_update(running_mean, running_var, mean, var, m, n, dtype):
+    """BatchNorm's running statistics after one batch of ``n`` values per feature:
+    ``(1 - m)·running + m·batch``, the variance unbiased (``n / (n - 1)``, as PyTorch),
+    cast back to the layer's ``dtype``. The stacked engine calls it too, so both compute
+    the same numbers."""
+    rm = (1 - m) * running_mean + m * mean
+    rv = (1 - m) * running_var + m * var * n / (n - 1)
+    return rm.astype(dtype, copy=False), rv.astype(dtype, copy=False)
+
+
 def _eps(value) -> float:
     return real(value, "eps", positive=True)
 
@@ -202,10 +212,9 @@ class BatchNorm(Layer):
             var = x.var(axis=axes)
             self.num_batches_tracked += 1
             m = self.momentum if self.momentum is not None else 1.0 / self.num_batches_tracked
-            rm = (1 - m) * self.running_mean + m * mean
-            rv = (1 - m) * self.running_var + m * var * n / (n - 1)
-            self.running_mean = rm.astype(self.dtype, copy=False)
-            self.running_var = rv.astype(self.dtype, copy=False)
+            self.running_mean, self.running_var = _running_update(
+                self.running_mean, self.running_var, mean, var, m, n, self.dtype
+            )
         else:
             mean, var = self.running_mean, self.running_var
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(self.dtype).reshape(bshape)

@@ -107,7 +107,7 @@ from .layers import (
     softmax_cross_entropy,
 )
 from .mup import ScaledDense
-from .normalization import BatchNorm
+from .normalization import BatchNorm, _running_update
 from .pooling import AvgPool2D
 from .residual import Residual
 from .training import SGD, Adam, History
@@ -598,10 +598,9 @@ class _SBatchNorm(_Stacked):
             self._before = (self.running_mean, self.running_var, self.count)
             self.count += 1
             m = self.momentum if self.momentum is not None else 1.0 / self.count
-            rm = (1 - m) * self.running_mean + m * mean
-            rv = (1 - m) * self.running_var + m * var * n / (n - 1)
-            self.running_mean = rm.astype(self.dtype, copy=False)
-            self.running_var = rv.astype(self.dtype, copy=False)
+            self.running_mean, self.running_var = _running_update(
+                self.running_mean, self.running_var, mean, var, m, n, self.dtype
+            )
         else:
             mean, var = self.running_mean[seeds], self.running_var[seeds]
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(self.dtype).reshape(bshape)
